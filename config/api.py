@@ -1,0 +1,220 @@
+"""The JSON API's plumbing: one error shape, strict input, no HTML under /api/.
+
+Every API view is wrapped by `endpoint`, which checks the method and the
+authentication, turns `ApiError` into `{"error": {...}}` and marks answers
+`no-store`. Input is read with the small strict readers below: a number sent
+as a string or a boolean sent as "false" is refused, never converted.
+"""
+import functools
+import json
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, ValidationError
+from django.http import JsonResponse
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, fields=None, headers=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def invalid(message, fields=None):
+    return ApiError(400, "invalid", message, fields)
+
+
+def not_found(message="Not found."):
+    return ApiError(404, "not_found", message)
+
+
+def forbidden(message="You may not do that."):
+    return ApiError(403, "forbidden", message)
+
+
+def error_response(status, code, message, fields=None, headers=None):
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    response = JsonResponse({"error": error}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def json_response(data, status=200):
+    response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def no_content():
+    response = JsonResponse({}, status=204)
+    response.content = b""
+    del response["Content-Type"]
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def endpoint(*methods, auth=True):
+    """Wrap an API view: allowed methods, authentication and JSON errors."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error_response(405, "method_not_allowed", f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            try:
+                if auth and not request.user.is_authenticated:
+                    raise ApiError(401, "not_authenticated", "Log in first.")
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error_response(error.status, error.code, error.message, error.fields, error.headers)
+            except ValidationError as error:
+                fields = error.message_dict if hasattr(error, "error_dict") else None
+                first = next(iter(fields.values()))[0] if fields else error.messages[0]
+                return error_response(400, "invalid", first, fields)
+            except RequestDataTooBig:
+                return error_response(413, "too_large", "The request body is too large.")
+            except (TooManyFieldsSent, SuspiciousOperation) as error:
+                return error_response(400, "invalid", str(error) or "Bad request.")
+
+        return wrapper
+
+    return decorator
+
+
+def read_json(request):
+    """Return the request's JSON object body ({} when empty)."""
+    body = request.body
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise invalid("The body must be a JSON object.")
+    return data
+
+
+def field_str(data, name, *, required=True, max_length=None, default=None, strip=True):
+    if name not in data or data[name] is None:
+        if required:
+            raise invalid(f"{name} is required.", {name: ["This field is required."]})
+        return default
+    value = data[name]
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string.", {name: ["Must be a string."]})
+    if "\x00" in value or not _encodable(value):
+        raise invalid(f"{name} has characters that cannot be stored.", {name: ["Invalid characters."]})
+    if strip:
+        value = value.strip()
+    if required and not value:
+        raise invalid(f"{name} may not be blank.", {name: ["This field may not be blank."]})
+    if max_length is not None and len(value) > max_length:
+        raise invalid(f"{name} is too long.", {name: [f"At most {max_length} characters."]})
+    return value
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, which JSON allows and UTF-8 does not
+        return False
+    return True
+
+
+def query_str(request, name, *, max_length=200):
+    value = request.GET.get(name, "")
+    if len(value) > max_length:
+        raise invalid(f"{name} is too long.", {name: [f"At most {max_length} characters."]})
+    if "\x00" in value or not _encodable(value):
+        raise invalid(f"{name} has characters that cannot be stored.", {name: ["Invalid characters."]})
+    return value
+
+
+def field_bool(data, name, default=False):
+    if name not in data or data[name] is None:
+        return default
+    value = data[name]
+    if not isinstance(value, bool):
+        raise invalid(f"{name} must be true or false.", {name: ["Must be a boolean."]})
+    return value
+
+
+def field_int(data, name, *, required=True, minimum=None, maximum=None):
+    if name not in data or data[name] is None:
+        if required:
+            raise invalid(f"{name} is required.", {name: ["This field is required."]})
+        return None
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"{name} must be a whole number.", {name: ["Must be an integer."]})
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise invalid(f"{name} is out of range.", {name: ["Out of range."]})
+    return value
+
+
+def query_int(request, name, *, default=None, minimum=None, maximum=None):
+    """Read an integer query parameter; the query string only has text, so digits are the rule."""
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 18:
+        raise invalid(f"{name} must be a whole number.", {name: ["Must be an integer."]})
+    value = int(raw)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise invalid(f"{name} is out of range.", {name: ["Out of range."]})
+    return value
+
+
+def wants_json(request):
+    return request.path_info.startswith("/api/")
+
+
+def csrf_failure(request, reason=""):
+    if wants_json(request):
+        return error_response(403, "forbidden", "CSRF check failed: send the X-CSRFToken header.")
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
+
+
+def handler400(request, exception=None):
+    if wants_json(request):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(413, "too_large", "The request body is too large.")
+        return error_response(400, "invalid", str(exception or "") or "Bad request.")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if wants_json(request):
+        return error_response(403, "forbidden", "You may not do that.")
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+def handler404(request, exception=None):
+    if wants_json(request):
+        return error_response(404, "not_found", "Not found.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if wants_json(request):
+        return error_response(500, "server_error", "Something went wrong on our side.")
+    from django.views.defaults import server_error
+
+    return server_error(request)

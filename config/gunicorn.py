@@ -1,0 +1,42 @@
+"""gunicorn settings chosen for long-polling (README "Running in production").
+
+- gevent workers (config/worker.py): a waiting poll is a parked greenlet, not a blocked thread.
+- worker_connections: how many requests one worker holds at once; every
+  waiting client holds one, so this is the per-worker client ceiling
+  (DESIGN-NOTES 8). 10,000 by default; the file-descriptor limit must allow it.
+- workers: one per core with PostgreSQL (they share wake-ups through
+  LISTEN/NOTIFY); exactly one with SQLite, where wake-ups are in-process.
+- timeout is gunicorn's worker heartbeat, not a request limit: polls answer
+  within 55 s by themselves.
+- Apps are not preloaded, so gevent's monkey patching happens in each worker
+  before Django imports anything that uses sockets or threads.
+"""
+import multiprocessing
+import os
+import sys
+
+bind = os.environ.get("PARLEY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+worker_class = "config.worker.ParleyWorker"
+worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "10000"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 75
+backlog = 4096
+accesslog = os.environ.get("PARLEY_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+preload_app = False
+
+_database_url = os.environ.get("DATABASE_URL", "")
+_sqlite = not _database_url or _database_url.startswith("sqlite")
+workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _sqlite else str(multiprocessing.cpu_count())))
+
+
+def on_starting(server):
+    if _sqlite and server.cfg.workers > 1:
+        sys.exit(
+            "Parley: SQLite delivers events within one process only, so it runs one worker "
+            f"(WEB_CONCURRENCY={server.cfg.workers} asked for more). Set DATABASE_URL to a "
+            "PostgreSQL database to run several workers or hosts, or unset WEB_CONCURRENCY."
+        )
+

@@ -1,0 +1,198 @@
+"""The rooms, messages and events API (../shared/API.md). Thin: read, check, call, answer."""
+import random
+
+from django.conf import settings
+
+from config.api import (
+    ApiError, endpoint, field_bool, field_int, field_str, forbidden, invalid, json_response,
+    no_content, not_found, query_int, query_str, read_json,
+)
+from users.models import User
+from users.serializers import user_with_presence
+
+from . import events, presence, search, selectors, services
+from .serializers import message_to_dict, room_to_dict
+
+
+def _room(request, slug, *, member=False):
+    """The room the user may see, or 404; with member=True, 403 unless they are a member."""
+    room = selectors.room_for(request.user, slug)
+    if room is None:
+        raise not_found("No such room.")
+    if member and not room.is_member:
+        raise forbidden("Join the room first.")
+    return room
+
+
+def _room_response(request, slug, status=200):
+    return json_response({"room": room_to_dict(_room(request, slug))}, status=status)
+
+
+@endpoint("GET", "POST")
+def rooms(request):
+    if request.method == "GET":
+        return json_response({"rooms": [room_to_dict(room) for room in selectors.rooms_for(request.user)]})
+    data = read_json(request)
+    try:
+        room = services.room_create(
+            creator=request.user,
+            name=field_str(data, "name", max_length=80),
+            topic=field_str(data, "topic", required=False, max_length=300, default=""),
+            is_private=field_bool(data, "is_private"),
+            is_ephemeral=field_bool(data, "is_ephemeral"),
+            retention_messages=field_int(data, "retention_messages", required=False, minimum=1, maximum=1_000_000),
+            retention_days=field_int(data, "retention_days", required=False, minimum=1, maximum=36_500),
+        )
+    except services.Conflict as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    return _room_response(request, room.slug, status=201)
+
+
+@endpoint("GET", "PATCH")
+def room_detail(request, slug):
+    room = _room(request, slug)
+    if request.method == "PATCH":
+        if room.created_by_id != request.user.id and not request.user.is_staff:
+            raise forbidden("Only the room's creator can change it.")
+        data = read_json(request)
+        changes = {}
+        if "topic" in data:
+            changes["topic"] = field_str(data, "topic", required=False, max_length=300, default="")
+        for name, maximum in (("retention_messages", 1_000_000), ("retention_days", 36_500)):
+            if name in data:
+                changes[name] = field_int(data, name, required=False, minimum=1, maximum=maximum)
+        services.room_update(room=room, by=request.user, **changes)
+        room = _room(request, slug)
+    members = []
+    for membership in selectors.members_of(room):
+        member = user_with_presence(membership.user, viewer=request.user)
+        member["last_read_message_id"] = membership.last_read_message_id
+        members.append(member)
+    return json_response({"room": room_to_dict(room), "members": members})
+
+
+@endpoint("POST")
+def room_join(request, slug):
+    room = _room(request, slug)
+    if not room.is_member:
+        if room.is_private:
+            raise forbidden("This room is private: ask a member to invite you.")
+        services.room_join(room=room, user=request.user)
+    return _room_response(request, slug)
+
+
+@endpoint("POST")
+def room_leave(request, slug):
+    room = _room(request, slug)
+    services.room_leave(room=room, user=request.user)
+    return no_content()
+
+
+@endpoint("POST")
+def room_invite(request, slug):
+    room = _room(request, slug, member=True)
+    if room.is_dm:
+        raise forbidden("A direct message is for two people.")
+    user_id = field_int(read_json(request), "user_id", minimum=1)
+    invitee = User.objects.active().filter(id=user_id).first()
+    if invitee is None:
+        raise invalid("No such user.", {"user_id": ["No active user with this id."]})
+    services.room_invite(room=room, inviter=request.user, invitee=invitee)
+    return _room_response(request, slug)
+
+
+@endpoint("GET", "POST")
+def room_messages(request, slug):
+    if request.method == "GET":
+        room = _room(request, slug)
+        before = query_int(request, "before", minimum=1)
+        limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
+        messages, has_more = selectors.history(room, before=before, limit=limit)
+        return json_response({"messages": [message_to_dict(m) for m in messages], "has_more": has_more})
+    room = _room(request, slug, member=True)
+    data = read_json(request)
+    body = field_str(data, "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
+    client_id = field_str(data, "client_id", required=False, max_length=64)
+    message, created = services.message_post(room=room, author=request.user, body=body, client_id=client_id or None)
+    return json_response({"message": message_to_dict(message)}, status=201 if created else 200)
+
+
+@endpoint("POST")
+def room_typing(request, slug):
+    services.typing_notify(room=_room(request, slug, member=True), user=request.user)
+    return no_content()
+
+
+@endpoint("POST")
+def room_read(request, slug):
+    room = _room(request, slug, member=True)
+    message_id = field_int(read_json(request), "message_id", minimum=1)
+    services.room_mark_read(room=room, user=request.user, message_id=message_id)
+    return no_content()
+
+
+@endpoint("GET")
+def users(request):
+    found = selectors.directory(query_str(request, "q", max_length=100))
+    return json_response({"users": [user_with_presence(user, viewer=request.user) for user in found]})
+
+
+@endpoint("POST")
+def dms(request):
+    user_id = field_int(read_json(request), "user_id", minimum=1)
+    other = User.objects.active().filter(id=user_id).first()
+    if other is None:
+        raise invalid("No such user.", {"user_id": ["No active user with this id."]})
+    room, created = services.dm_open(user=request.user, other=other)
+    return _room_response(request, room.slug, status=201 if created else 200)
+
+
+@endpoint("GET")
+def message_search(request):
+    query = query_str(request, "q", max_length=200).strip()
+    if not query:
+        raise invalid("Say what to search for.", {"q": ["This field is required."]})
+    room = None
+    slug = query_str(request, "room", max_length=100)
+    if slug:
+        room = _room(request, slug, member=True)
+    limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
+    found = search.search_messages(user=request.user, query=query, room=room, limit=limit)
+    return json_response({"messages": [message_to_dict(m) for m in found]})
+
+
+@endpoint("GET")
+def events_view(request):
+    """The long poll: everything for all of the user's rooms after the cursor."""
+    timeout = query_int(request, "timeout", default=settings.PARLEY_POLL_TIMEOUT_DEFAULT, minimum=0)
+    timeout = min(timeout, settings.PARLEY_POLL_TIMEOUT_MAX)
+    raw = request.GET.get("cursor", "")
+    presence.seen(request.user)
+    head, pruned = events.stream_state()
+    if not raw:
+        return _events_response(head, [])
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
+    cursor = int(raw)
+    if cursor < pruned or cursor > head:
+        raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.")
+    # A little jitter keeps clients that started together from returning together.
+    timeout *= random.uniform(0.9, 1.0)
+    found, cursor = events.poll(
+        user_id=request.user.id, room_ids=selectors.room_ids_of(request.user.id),
+        cursor=cursor, head=head, timeout=timeout,
+    )
+    return _events_response(cursor, found)
+
+
+def _events_response(cursor, found):
+    response = json_response({"cursor": str(cursor), "events": found})
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+
+@endpoint("GET", auth=False)
+def api_root(request):
+    """Name the API, so that clients can find its root (and the page can build URLs)."""
+    return json_response({"name": "Parley", "api": "see API.md"})

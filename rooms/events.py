@@ -1,0 +1,410 @@
+"""Delivery: the event stream, its positions, and waking the polls that wait on it.
+
+Positions. Every event (message, typing, receipt, presence, room change) is a
+row of one stream, at a position taken from the single `Stream` row with
+`UPDATE ... RETURNING` inside the writing transaction. That row stays locked
+until commit, so positions are handed out in commit order and without gaps: a
+reader that sees position N has seen every event below N (DESIGN-NOTES 5).
+Services take the position first, before their other writes, so message ids
+grow in the same order as positions. The price is that writers queue on one
+row for the length of a short transaction; docs/benchmarks.md measures it.
+A cursor is simply the last position a client has seen.
+
+Waiting. A poll reads what it needs (the stream head, the user's rooms),
+gives its database connection back, and waits on an in-process `Waiter`
+(DESIGN-NOTES 1). Each process has one `Hub`: it keeps the newest events in
+memory, and one fetch loop reads new events from the database once per wake
+for all of the process's waiters, then wakes only those whose rooms (or whose
+user) the new events concern (6). Waiters register before their final check,
+so a wake between check and wait is never lost (4).
+
+Wake-ups are hints: `on_commit` within a process and PostgreSQL
+`LISTEN/NOTIFY` across processes and hosts (3). The notification is sent
+inside the writing transaction, so PostgreSQL delivers it only on commit.
+The fetch loop also re-reads every few seconds while polls wait, and the
+listener wakes everyone after it reconnects, since notifications sent while
+it was away are gone.
+"""
+import bisect
+import logging
+import os
+import random
+import select
+import threading
+import time
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection, connections, transaction
+
+from .models import Event, Stream
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "parley_events"
+BUFFER_SIZE = 4096
+CATCH_UP_LIMIT = 500
+SAFETY_REFRESH_SECONDS = 5
+MAINTENANCE_SECONDS = 10
+
+
+class CursorExpired(Exception):
+    """The cursor points before events the server no longer keeps."""
+
+
+# Writing ---------------------------------------------------------------------
+
+
+def take_position() -> int:
+    """Take the next stream position; the stream row stays locked until commit."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("take_position() must run inside transaction.atomic()")
+    table = Stream._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last_position = last_position + 1 WHERE id = 1 RETURNING last_position")
+        row = cursor.fetchone()
+    if row is None:
+        # Only a flushed test database lacks the row the migration creates.
+        Stream.objects.get_or_create(id=1)
+        return take_position()
+    return row[0]
+
+
+def append(*, position: int, type: str, data: dict, room=None, message=None, subject=None,
+           audience=None, is_public=False) -> Event:
+    """Store an event at `position` and wake the pollers once it commits."""
+    event = Event.objects.create(
+        position=position, type=type, data=data, room=room, message=message,
+        subject=subject, audience=audience, is_public=is_public,
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(position)])
+    transaction.on_commit(hub.wake)
+    return event
+
+
+def stream_state() -> tuple[int, int]:
+    """Return (head, pruned_through) of the stream as committed now."""
+    row = Stream.objects.filter(id=1).values_list("last_position", "pruned_through").first()
+    return row or (0, 0)
+
+
+def mark_pruned(position: int) -> None:
+    """Record that events up to `position` may be gone, so older cursors get 410."""
+    from django.db.models.functions import Greatest
+
+    Stream.objects.filter(id=1).update(pruned_through=Greatest("pruned_through", position))
+
+
+# Reading ---------------------------------------------------------------------
+
+
+class Entry:
+    """An event as the hub keeps it: what decides who sees it, and the JSON to send."""
+
+    __slots__ = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data")
+
+    def __init__(self, position, type, room_id, subject_id, is_public, audience, data):
+        self.position = position
+        self.type = type
+        self.room_id = room_id
+        self.subject_id = subject_id
+        self.is_public = is_public
+        self.audience = frozenset(audience) if audience else frozenset()
+        self.data = data
+
+    def visible_to(self, user_id, rooms):
+        """Say whether the user sees this event; follows their joins and leaves in `rooms`."""
+        if self.type == Event.ROOM and self.subject_id == user_id:
+            if self.data.get("action") == "left":
+                rooms.discard(self.room_id)
+            else:
+                rooms.add(self.room_id)
+            return True
+        if self.room_id is not None:
+            return self.room_id in rooms or self.is_public
+        return self.subject_id == user_id or not self.audience.isdisjoint(rooms)
+
+
+ENTRY_FIELDS = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data")
+
+
+def load_entries(queryset):
+    return [Entry(*row) for row in queryset.values_list(*ENTRY_FIELDS)]
+
+
+def filter_entries(entries, user_id, rooms):
+    rooms = set(rooms)
+    return [entry.data for entry in entries if entry.visible_to(user_id, rooms)]
+
+
+class Waiter:
+    __slots__ = ("user_id", "rooms", "event")
+
+    def __init__(self, user_id, rooms):
+        self.user_id = user_id
+        self.rooms = rooms
+        self.event = threading.Event()
+
+
+class Hub:
+    """This process's buffer of recent events and its waiting polls."""
+
+    def __init__(self):
+        self._pid = None
+        self._start_lock = threading.Lock()
+
+    def _ensure_started(self):
+        if self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            self._lock = threading.Lock()
+            self._fetch_lock = threading.Lock()
+            self._wanted = threading.Event()
+            self._positions = []
+            self._entries = []
+            self.head = None
+            self.floor = 0
+            self.closing = False
+            self._waiters = set()
+            self._by_room = defaultdict(set)
+            self._by_user = defaultdict(set)
+            self._pid = os.getpid()
+            if not settings.PARLEY_BACKGROUND_THREADS:
+                return  # in-process tests drive refresh() and maintenance themselves
+            self._start_thread(self._fetch_loop, "parley-fetch")
+            self._start_thread(self._maintenance_loop, "parley-maintenance")
+            if connections["default"].vendor == "postgresql":
+                self._start_thread(self._listen_loop, "parley-listen")
+
+    def reset(self):
+        """Forget the buffer and waiters (tests, whose databases roll back)."""
+        self._pid = None
+
+    @staticmethod
+    def _start_thread(target, name):
+        threading.Thread(target=target, name=name, daemon=True).start()
+
+    # Wake-ups.
+
+    def wake(self):
+        """Ask the fetch loop to read new events (a hint; cheap to call often)."""
+        self._ensure_started()
+        self._wanted.set()
+
+    def release_all(self):
+        """Answer every waiting poll now (graceful shutdown)."""
+        self._ensure_started()
+        self.closing = True
+        with self._lock:
+            waiters = list(self._waiters)
+        for waiter in waiters:
+            waiter.event.set()
+
+    @property
+    def waiting_user_ids(self):
+        self._ensure_started()
+        with self._lock:
+            return {waiter.user_id for waiter in self._waiters}
+
+    # The buffer.
+
+    def refresh(self):
+        """Read committed events past the buffer's head, then wake whom they concern."""
+        self._ensure_started()
+        with self._fetch_lock:
+            head, _ = stream_state()
+            if self.head is None:
+                self.floor = self.head = max(head - BUFFER_SIZE, 0)
+            if head <= self.head:
+                return
+            # The head was read first, so every event up to it is visible now.
+            entries = load_entries(Event.objects.after(self.head).filter(position__lte=head))
+            with self._lock:
+                self._entries.extend(entries)
+                self._positions.extend(entry.position for entry in entries)
+                self.head = head
+                if len(self._entries) > 2 * BUFFER_SIZE:
+                    cut = len(self._entries) - BUFFER_SIZE
+                    self.floor = self._positions[cut - 1]
+                    del self._entries[:cut], self._positions[:cut]
+                woken = self._concerned(entries)
+        for waiter in woken:
+            waiter.event.set()
+
+    def _concerned(self, entries):
+        if any(entry.is_public for entry in entries):
+            return set(self._waiters)
+        woken = set()
+        for entry in entries:
+            if entry.room_id is not None:
+                woken |= self._by_room.get(entry.room_id, set())
+            if entry.subject_id is not None:
+                woken |= self._by_user.get(entry.subject_id, set())
+            for room_id in entry.audience:
+                woken |= self._by_room.get(room_id, set())
+        return woken
+
+    def ensure_loaded(self, head):
+        """Make sure the buffer holds everything up to `head` (the caller's database view)."""
+        self._ensure_started()
+        if self.head is None or self.head < head:
+            self.refresh()
+
+    def collect(self, user_id, rooms, cursor):
+        """Return (events, cursor) after `cursor` from the buffer, or None if it doesn't reach back."""
+        with self._lock:
+            if self.head is None or cursor < self.floor:
+                return None
+            start = bisect.bisect_right(self._positions, cursor)
+            entries = self._entries[start:]
+            head = self.head
+        return filter_entries(entries, user_id, rooms), max(cursor, head)
+
+    # Waiting.
+
+    def wait(self, user_id, rooms, cursor, timeout):
+        """Wait up to `timeout` seconds for events after `cursor`; return (events, cursor) or None.
+
+        None means the buffer no longer reaches back to the cursor and the
+        caller must read the database instead.
+        """
+        self._ensure_started()
+        waiter = Waiter(user_id, frozenset(rooms))
+        self._register(waiter)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                waiter.event.clear()
+                result = self.collect(user_id, rooms, cursor)
+                if result is None or result[0]:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.closing:
+                    return result
+                waiter.event.wait(remaining)
+        finally:
+            self._unregister(waiter)
+
+    def _register(self, waiter):
+        with self._lock:
+            self._waiters.add(waiter)
+            self._by_user[waiter.user_id].add(waiter)
+            for room_id in waiter.rooms:
+                self._by_room[room_id].add(waiter)
+
+    def _unregister(self, waiter):
+        with self._lock:
+            self._waiters.discard(waiter)
+            _discard(self._by_user, waiter.user_id, waiter)
+            for room_id in waiter.rooms:
+                _discard(self._by_room, room_id, waiter)
+
+    # Background loops (threads, or greenlets under gevent's monkey patching).
+
+    def _fetch_loop(self):
+        while True:
+            hinted = self._wanted.wait(SAFETY_REFRESH_SECONDS)
+            self._wanted.clear()
+            if not hinted and not self._waiters:
+                continue
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("Reading new events failed; retrying")
+                time.sleep(1)
+                self._wanted.set()
+            finally:
+                connection.close()
+
+    def _maintenance_loop(self):
+        from . import presence, retention
+
+        while True:
+            time.sleep(MAINTENANCE_SECONDS + random.uniform(0, 2))
+            try:
+                presence.flush_seen(extra_user_ids=self.waiting_user_ids)
+                presence.sweep_offline()
+                retention.purge_transient()
+            except Exception:
+                log.exception("Maintenance failed; will try again")
+            finally:
+                connection.close()
+
+    def _listen_loop(self):
+        delay = 0.5
+        while True:
+            listener = None
+            try:
+                db = connections["default"]
+                listener = db.get_new_connection(db.get_connection_params())
+                listener.autocommit = True
+                listener.cursor().execute(f"LISTEN {CHANNEL}")
+                delay = 0.5
+                log.info("Listening for events on PostgreSQL channel %s", CHANNEL)
+                self.wake()  # anything sent while we were not listening is re-read
+                while True:
+                    readable, _, _ = select.select([listener], [], [], 30)
+                    if readable:
+                        listener.poll()
+                        if listener.notifies:
+                            listener.notifies.clear()
+                            self.wake()
+                    else:
+                        listener.cursor().execute("SELECT 1")
+            except Exception as error:
+                log.warning("Event listener lost its connection (%s); reconnecting in %.1fs", error, delay)
+            finally:
+                if listener is not None:
+                    try:
+                        listener.close()
+                    except Exception:
+                        pass
+            time.sleep(delay * random.uniform(1, 1.5))
+            delay = min(delay * 2, 10)
+
+
+def _discard(index, key, waiter):
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.discard(waiter)
+        if not bucket:
+            del index[key]
+
+
+hub = Hub()
+
+
+def poll(*, user_id: int, room_ids: set, cursor: int, head: int, timeout: float):
+    """Return (events, cursor): at once if there are events after `cursor`, else after waiting.
+
+    The caller has read `head` and `room_ids` from the database; this closes
+    the connection before it waits, so a waiting poll holds none.
+    """
+    hub.ensure_loaded(head)
+    result = hub.collect(user_id, room_ids, cursor)
+    if result is None:
+        result = _collect_stored(user_id, room_ids, cursor, head)
+        if result[0]:
+            return result
+        cursor = result[1]
+    elif result[0]:
+        return result
+    connection.close()
+    result = hub.wait(user_id, room_ids, cursor, timeout)
+    if result is None:
+        return _collect_stored(user_id, room_ids, cursor, stream_state()[0])
+    return result
+
+
+def _collect_stored(user_id, room_ids, cursor, head):
+    """Read events after `cursor` from the database, for cursors older than the buffer."""
+    entries = load_entries(Event.objects.after(cursor).for_member(user_id, room_ids)[:CATCH_UP_LIMIT])
+    if len(entries) == CATCH_UP_LIMIT:
+        next_cursor = entries[-1].position
+    else:
+        next_cursor = max([head, cursor] + [entry.position for entry in entries[-1:]])
+    return filter_entries(entries, user_id, room_ids), next_cursor

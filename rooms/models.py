@@ -1,0 +1,144 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class RoomQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Public rooms, and the private rooms and DMs the user is a member of."""
+        member = Membership.objects.filter(room=OuterRef("pk"), user=user)
+        return self.filter(Q(kind=Room.ROOM, is_private=False) | Q(Exists(member)))
+
+    def joined_by(self, user):
+        return self.filter(Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)))
+
+
+class Room(models.Model):
+    ROOM = "room"
+    DM = "dm"
+    KINDS = [(ROOM, "Room"), (DM, "Direct message")]
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    topic = models.CharField(max_length=300, blank=True, default="")
+    kind = models.CharField(max_length=4, choices=KINDS, default=ROOM)
+    is_private = models.BooleanField(default=False)
+    is_ephemeral = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    # The two users of a DM as "low-high" ids: one DM per pair, enforced by the database.
+    dm_key = models.CharField(max_length=50, null=True, blank=True, unique=True)
+    last_message_id = models.BigIntegerField(null=True, blank=True)
+    # Per-room overrides of PARLEY_RETENTION_MESSAGES / PARLEY_RETENTION_DAYS.
+    retention_messages = models.PositiveIntegerField(null=True, blank=True)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = RoomQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), condition=Q(kind="room"), name="room_name_ci_unique"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_dm(self):
+        return self.kind == self.DM
+
+    @property
+    def kept_messages(self):
+        return self.retention_messages or settings.PARLEY_RETENTION_MESSAGES
+
+    @property
+    def kept_days(self):
+        return self.retention_days or settings.PARLEY_RETENTION_DAYS
+
+
+class Membership(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(default=timezone.now)
+    last_read_message_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique")]
+        indexes = [models.Index(fields=["user", "room"])]
+
+
+class MessageQuerySet(models.QuerySet):
+    def in_room(self, room):
+        return self.filter(room=room)
+
+    def before(self, message_id):
+        return self.filter(id__lt=message_id) if message_id else self
+
+    def with_refs(self):
+        return self.select_related("room", "author")
+
+
+class Message(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "author", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["room", "-id"], name="message_room_id_desc")]
+
+
+class Stream(models.Model):
+    """The one row that hands out event positions (see rooms/events.py)."""
+
+    last_position = models.BigIntegerField(default=0)
+    # Events at or below this position may have been deleted: older cursors get 410.
+    pruned_through = models.BigIntegerField(default=0)
+
+
+class EventQuerySet(models.QuerySet):
+    def after(self, position):
+        return self.filter(position__gt=position).order_by("position")
+
+    def for_member(self, user_id, room_ids):
+        """What the user may see, narrowed in SQL; rooms/events.py decides exactly."""
+        return self.filter(
+            Q(room_id__in=room_ids) | Q(room__isnull=True) | Q(subject_id=user_id) | Q(is_public=True)
+        )
+
+
+class Event(models.Model):
+    """One entry of the stream the long poll serves, at a position in commit order."""
+
+    MESSAGE = "message"
+    TYPING = "typing"
+    PRESENCE = "presence"
+    RECEIPT = "receipt"
+    ROOM = "room"
+
+    position = models.BigIntegerField(primary_key=True)
+    type = models.CharField(max_length=16)
+    room = models.ForeignKey(Room, null=True, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, null=True, on_delete=models.CASCADE, related_name="+")
+    # Who the event is about: the joining/leaving/invited user, or the presence user.
+    subject = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+")
+    # Seen by everyone (a public room was created), not only the room's members.
+    is_public = models.BooleanField(default=False)
+    # For events with no room (presence): the rooms whose members may see it.
+    audience = models.JSONField(null=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = EventQuerySet.as_manager()

@@ -1,0 +1,69 @@
+"""Reads about rooms and messages, shaped for the views."""
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from users.models import User
+
+from .models import Membership, Message, Room
+
+
+def rooms_for(user):
+    """Public rooms and the user's rooms, with is_member, member_count and unread_count."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    unread = (
+        Message.objects.filter(room=OuterRef("pk"), id__gt=Subquery(mine.values("last_read_message_id")[:1]))
+        .exclude(author=user)
+        .order_by()
+        .values("room")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    members = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
+    return (
+        Room.objects.visible_to(user)
+        .select_related("created_by")
+        .annotate(
+            is_member=Exists(mine),
+            member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
+            unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        )
+        .prefetch_related("memberships__user")
+        .order_by("kind", "name")
+    )
+
+
+def room_for(user, slug):
+    """Return the room by slug if the user may see it (public, or a member), else None."""
+    return rooms_for(user).filter(slug=slug).first()
+
+
+def is_member(room, user) -> bool:
+    return Membership.objects.filter(room=room, user=user).exists()
+
+
+def room_ids_of(user_id) -> set[int]:
+    return set(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
+
+
+def members_of(room):
+    return (
+        Membership.objects.filter(room=room)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user_id")
+    )
+
+
+def history(room, *, before=None, limit=50):
+    """Return (messages oldest first, has_more): the newest `limit` older than `before`."""
+    if room.is_ephemeral:
+        return [], False
+    page = list(Message.objects.in_room(room).before(before).with_refs().order_by("-id")[: limit + 1])
+    has_more = len(page) > limit
+    return page[:limit][::-1], has_more
+
+
+def directory(query=""):
+    users = User.objects.active().order_by("first_name", "last_name", "id")
+    for word in query.split()[:5]:
+        users = users.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    return users[:200]

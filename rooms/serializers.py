@@ -1,0 +1,46 @@
+"""The one JSON form of each room object; the API, the events and the pages all use these."""
+from users.serializers import isoformat, user_ref
+
+
+def message_to_dict(message):
+    return {
+        "id": message.id,
+        "room": message.room.slug,
+        "author": user_ref(message.author),
+        "body": message.body,
+        "created_at": isoformat(message.created_at),
+        "client_id": message.client_id,
+    }
+
+
+def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_users=None):
+    """Serialise a room; list views pass the per-viewer numbers they annotated."""
+    data = {
+        "id": room.id,
+        "name": room.name,
+        "slug": room.slug,
+        "topic": room.topic,
+        "kind": room.kind,
+        "is_private": room.is_private,
+        "is_ephemeral": room.is_ephemeral,
+        "created_at": isoformat(room.created_at),
+        "created_by": room.created_by_id,
+        "member_count": _member_count(room, member_count),
+        "unread_count": getattr(room, "unread_count", unread_count) or 0,
+        "last_message_id": room.last_message_id,
+        "retention_messages": room.kept_messages,
+        "retention_days": room.kept_days,
+    }
+    is_member = getattr(room, "is_member", is_member)
+    if is_member is not None:
+        data["is_member"] = bool(is_member)
+    if room.is_dm:
+        data["dm_users"] = dm_users if dm_users is not None else [user_ref(m.user) for m in room.memberships.all()]
+    return data
+
+
+def _member_count(room, given):
+    if given is not None:
+        return given
+    annotated = getattr(room, "member_count", None)
+    return annotated if annotated is not None else room.memberships.count()

@@ -1,0 +1,227 @@
+"""Writes about rooms and messages. Only these publish events.
+
+Each write takes its stream position first (rooms/events.py), so that writes
+are serialised in the order their events will be read, then stores the rows
+and the event in the same transaction.
+"""
+import time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from users.serializers import user_ref
+
+from . import events
+from .models import Event, Membership, Message, Room
+from .serializers import message_to_dict, room_to_dict
+
+TYPING_MIN_INTERVAL = 2.0
+_last_typing = {}
+
+
+class Conflict(Exception):
+    """The write would break a uniqueness rule (a taken room name)."""
+
+
+# Rooms -------------------------------------------------------------------------
+
+
+def room_create(*, creator, name: str, topic: str = "", is_private: bool = False,
+                is_ephemeral: bool = False, retention_messages=None, retention_days=None) -> Room:
+    """Create a room with its creator as the first member."""
+    name = _clean_name(name)
+    with transaction.atomic():
+        position = events.take_position()
+        if Room.objects.filter(kind=Room.ROOM, name__iexact=name).exists():
+            raise Conflict(f"A room named {name!r} already exists.")
+        room = Room.objects.create(
+            name=name, slug=_free_slug(name), topic=topic, is_private=is_private,
+            is_ephemeral=is_ephemeral, created_by=creator,
+            retention_messages=retention_messages, retention_days=retention_days,
+        )
+        Membership.objects.create(room=room, user=creator)
+        _room_event(position, room, "created", creator)
+    return room
+
+
+def room_update(*, room: Room, by, topic=None, retention_messages=..., retention_days=...) -> Room:
+    """Change a room's topic or retention overrides (None clears an override)."""
+    fields = []
+    if topic is not None:
+        room.topic = topic
+        fields.append("topic")
+    if retention_messages is not ...:
+        room.retention_messages = retention_messages
+        fields.append("retention_messages")
+    if retention_days is not ...:
+        room.retention_days = retention_days
+        fields.append("retention_days")
+    if not fields:
+        return room
+    with transaction.atomic():
+        position = events.take_position()
+        room.save(update_fields=fields)
+        _room_event(position, room, "updated", by)
+    return room
+
+
+def room_join(*, room: Room, user) -> bool:
+    """Make the user a member; return False if they already were."""
+    if Membership.objects.filter(room=room, user=user).exists():
+        return False
+    with transaction.atomic():
+        position = events.take_position()
+        _, created = Membership.objects.get_or_create(room=room, user=user)
+        if created:
+            _room_event(position, room, "joined", user)
+    return created
+
+
+def room_leave(*, room: Room, user) -> None:
+    with transaction.atomic():
+        position = events.take_position()
+        deleted, _ = Membership.objects.filter(room=room, user=user).delete()
+        if deleted:
+            _room_event(position, room, "left", user)
+
+
+def room_invite(*, room: Room, inviter, invitee) -> bool:
+    """Add `invitee` to the room; return False if they were a member already."""
+    with transaction.atomic():
+        position = events.take_position()
+        _, created = Membership.objects.get_or_create(room=room, user=invitee)
+        if created:
+            _room_event(position, room, "invited", invitee, by=inviter)
+    return created
+
+
+def dm_open(*, user, other) -> tuple[Room, bool]:
+    """Return the one DM room of the two users, creating it the first time."""
+    if user.id == other.id:
+        raise ValidationError({"user_id": ["You cannot open a direct message with yourself."]})
+    low, high = sorted((user.id, other.id))
+    key = f"{low}-{high}"
+    room = Room.objects.filter(dm_key=key).first()
+    if room:
+        return room, False
+    try:
+        with transaction.atomic():
+            first, second = events.take_position(), events.take_position()
+            room = Room.objects.create(
+                name=f"{user.display_name} & {other.display_name}"[:80], slug=f"dm-{key}",
+                kind=Room.DM, is_private=True, dm_key=key, created_by=user,
+            )
+            Membership.objects.bulk_create([Membership(room=room, user=user), Membership(room=room, user=other)])
+            _room_event(first, room, "created", user)
+            _room_event(second, room, "invited", other, by=user)
+    except IntegrityError:
+        return Room.objects.get(dm_key=key), False
+    return room, True
+
+
+def _room_event(position, room, action, user, *, by=None):
+    data = {"type": "room", "room": room.slug, "action": action, "user": user_ref(user), "data": room_to_dict(room)}
+    if by is not None:
+        data["by"] = user_ref(by)
+    events.append(
+        position=position, type=Event.ROOM, room=room, subject=user, data=data,
+        is_public=(action == "created" and room.kind == Room.ROOM and not room.is_private),
+    )
+
+
+def _clean_name(name):
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": ["A room needs a name."]})
+    if len(name) > 80:
+        raise ValidationError({"name": ["At most 80 characters."]})
+    return name
+
+
+def _free_slug(name):
+    base = slugify(name)[:90].strip("-") or "room"
+    if base.startswith("dm-"):
+        base = f"room-{base}"  # "dm-" slugs belong to direct messages
+    slug, n = base, 1
+    while Room.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+# Messages ------------------------------------------------------------------------
+
+
+def message_post(*, room: Room, author, body: str, client_id: str | None = None) -> tuple[Message, bool]:
+    """Post a message; a repeated `client_id` returns the first message and False."""
+    check_body(body)
+    if client_id is not None:
+        existing = _message_by_client_id(room, author, client_id)
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            position = events.take_position()
+            message = Message.objects.create(room=room, author=author, body=body, client_id=client_id)
+            Room.objects.filter(pk=room.pk).update(last_message_id=message.id)
+            room.last_message_id = message.id
+            message.room, message.author = room, author
+            events.append(
+                position=position, type=Event.MESSAGE, room=room, message=message,
+                data={"type": "message", "room": room.slug, "message": message_to_dict(message)},
+            )
+    except IntegrityError:
+        existing = _message_by_client_id(room, author, client_id) if client_id is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def check_body(body):
+    if not body or not body.strip():
+        raise ValidationError({"body": ["A message needs some text."]})
+    limit = settings.PARLEY_MAX_MESSAGE_CHARS
+    if len(body) > limit:
+        raise ValidationError({"body": [f"At most {limit} characters."]})
+
+
+def _message_by_client_id(room, author, client_id):
+    return Message.objects.with_refs().filter(room=room, author=author, client_id=client_id).first()
+
+
+def typing_notify(*, room: Room, user) -> None:
+    """Tell the room's members the user is typing; at most one event per 2 s per user and room."""
+    key = (room.id, user.id)
+    now = time.monotonic()
+    if now - _last_typing.get(key, -TYPING_MIN_INTERVAL) < TYPING_MIN_INTERVAL:
+        return
+    _last_typing[key] = now
+    if len(_last_typing) > 10_000:
+        _last_typing.clear()
+    with transaction.atomic():
+        events.append(
+            position=events.take_position(), type=Event.TYPING, room=room,
+            data={"type": "typing", "room": room.slug, "user": user_ref(user)},
+        )
+
+
+def room_mark_read(*, room: Room, user, message_id: int) -> bool:
+    """Mark the room read up to `message_id`; return False if it already was."""
+    if room.last_message_id is None or message_id > room.last_message_id:
+        raise ValidationError({"message_id": ["No such message in this room."]})
+    if not Membership.objects.filter(room=room, user=user, last_read_message_id__lt=message_id).exists():
+        return False
+    with transaction.atomic():
+        position = events.take_position()
+        updated = Membership.objects.filter(
+            room=room, user=user, last_read_message_id__lt=message_id
+        ).update(last_read_message_id=message_id)
+        if updated:
+            events.append(
+                position=position, type=Event.RECEIPT, room=room,
+                data={"type": "receipt", "room": room.slug, "user": user_ref(user), "message_id": message_id},
+            )
+    return bool(updated)

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("rooms/", views.room_list, name="room_list"),
+    path("rooms/<str:slug>/", views.room_detail, name="room_detail"),
+    path("rooms/<str:slug>/join", views.room_join, name="room_join"),
+    path("people/", views.directory, name="directory"),
+    path("api/", api.api_root, name="api_root"),
+    path("api/rooms", api.rooms, name="api_rooms"),
+    path("api/rooms/<str:slug>", api.room_detail, name="api_room"),
+    path("api/rooms/<str:slug>/join", api.room_join, name="api_room_join"),
+    path("api/rooms/<str:slug>/leave", api.room_leave, name="api_room_leave"),
+    path("api/rooms/<str:slug>/invite", api.room_invite, name="api_room_invite"),
+    path("api/rooms/<str:slug>/messages", api.room_messages, name="api_room_messages"),
+    path("api/rooms/<str:slug>/typing", api.room_typing, name="api_room_typing"),
+    path("api/rooms/<str:slug>/read", api.room_read, name="api_room_read"),
+    path("api/users", api.users, name="api_users"),
+    path("api/dms", api.dms, name="api_dms"),
+    path("api/search", api.message_search, name="api_search"),
+    path("api/events", api.events_view, name="api_events"),
+]

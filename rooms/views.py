@@ -1,0 +1,77 @@
+"""Room pages. The chat itself runs in the browser client (static/js/parley.js)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from users.serializers import user_to_dict
+
+from . import selectors, services
+from .forms import RoomForm
+from .serializers import room_to_dict
+
+
+def home(request):
+    return redirect("room_list" if request.user.is_authenticated else "login")
+
+
+@login_required
+def room_list(request):
+    form = RoomForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.room_create(creator=request.user, **form.cleaned_data)
+        except services.Conflict as error:
+            form.add_error("name", str(error))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return redirect("room_detail", slug=room.slug)
+    rooms = [room_to_dict(room) for room in selectors.rooms_for(request.user)]
+    return render(request, "rooms/index.html", {"rooms": rooms, "form": form})
+
+
+@login_required
+def room_detail(request, slug):
+    room = selectors.room_for(request.user, slug)
+    if room is None:
+        raise Http404("No such room.")
+    if not room.is_member:
+        if room.is_private:
+            raise Http404("No such room.")
+        return redirect("room_list")
+    return render(request, "rooms/room.html", {
+        "room": room_to_dict(room),
+        "parley_config": client_config(request, room=room.slug),
+    })
+
+
+@require_POST
+@login_required
+def room_join(request, slug):
+    room = selectors.room_for(request.user, slug)
+    if room is None or (room.is_private and not room.is_member):
+        raise Http404("No such room.")
+    services.room_join(room=room, user=request.user)
+    messages.success(request, f"You joined {room.name}.")
+    return redirect("room_detail", slug=room.slug)
+
+
+@login_required
+def directory(request):
+    return render(request, "users/directory.html", {"parley_config": client_config(request)})
+
+
+def client_config(request, *, room=None):
+    """What the browser client needs to know, embedded with json_script."""
+    return {
+        "user": user_to_dict(request.user, viewer=request.user),
+        "apiRoot": reverse("api_root"),
+        "roomUrl": reverse("room_detail", kwargs={"slug": "__slug__"}),
+        "directoryUrl": reverse("directory"),
+        "loginUrl": reverse("login"),
+        "room": room,
+    }

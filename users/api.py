@@ -1,0 +1,64 @@
+"""The accounts API (../shared/API.md, Authentication)."""
+from django.contrib.auth import login, logout
+from django.middleware.csrf import get_token
+
+from config.api import ApiError, endpoint, field_str, json_response, no_content, read_json
+
+from . import services
+from .forms import LoginForm, RegisterForm
+from .serializers import user_to_dict
+
+
+@endpoint("POST", auth=False)
+def register(request):
+    data = read_json(request)
+    form = RegisterForm(data={
+        "email": field_str(data, "email", max_length=254),
+        "password": field_str(data, "password", max_length=4096, strip=False),
+        "first_name": field_str(data, "first_name", max_length=150),
+        "last_name": field_str(data, "last_name", max_length=150),
+    })
+    if not form.is_valid():
+        if form.has_error("email", "conflict"):
+            raise ApiError(409, "conflict", "An account with this email already exists.")
+        fields = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
+        raise ApiError(400, "invalid", next(iter(fields.values()))[0], fields)
+    try:
+        user = services.user_register(**form.cleaned_data)
+    except services.EmailTaken:
+        raise ApiError(409, "conflict", "An account with this email already exists.") from None
+    status = "active" if user.is_approved else "pending"
+    return json_response({"user": user_to_dict(user, viewer=user), "status": status}, status=201)
+
+
+@endpoint("POST", auth=False)
+def login_view(request):
+    data = read_json(request)
+    form = LoginForm(request, data={
+        "username": field_str(data, "email", max_length=254),
+        "password": field_str(data, "password", max_length=4096, strip=False),
+    })
+    if not form.is_valid():
+        if form.has_error("__all__", "pending_approval"):
+            raise ApiError(403, "pending_approval", "Your account is waiting for approval by staff.")
+        raise ApiError(401, "not_authenticated", "Wrong email or password.")
+    user = form.get_user()
+    login(request, user)
+    get_token(request)  # sets the csrftoken cookie for session clients
+    token = services.token_create(user=user)
+    return json_response({"user": user_to_dict(user, viewer=user), "token": token})
+
+
+@endpoint("POST")
+def logout_view(request):
+    key = getattr(request, "api_token_key", None)
+    if key:
+        services.token_revoke(key=key)
+    else:
+        logout(request)
+    return no_content()
+
+
+@endpoint("GET")
+def me(request):
+    return json_response({"user": user_to_dict(request.user, viewer=request.user)})

@@ -1,0 +1,93 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def normalize_email(email):
+    """Return the one spelling of an email we store: emails are case-insensitive."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email=normalize_email(email))
+
+    def create_user(self, email, password=None, **fields):
+        fields.setdefault("is_approved", True)
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True, is_approved=True)
+        return self.create_user(email, password, **fields)
+
+    def active(self):
+        return self.filter(is_active=True, is_approved=True)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person, known by email; `is_approved` is False while staff approval is pending."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    is_approved = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    is_online = models.BooleanField(default=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def display_name(self):
+        return f"{self.first_name} {self.last_name}".strip() or self.email.split("@")[0]
+
+    def get_full_name(self):
+        return self.display_name
+
+    def get_short_name(self):
+        return self.first_name
+
+
+def token_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class TokenQuerySet(models.QuerySet):
+    def for_key(self, key):
+        return self.filter(key_hash=token_hash(key))
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, the key is shown once at login."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TokenQuerySet.as_manager()
+
+    @staticmethod
+    def new_key():
+        return secrets.token_urlsafe(32)

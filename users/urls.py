@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("login/", views.ParleyLoginView.as_view(), name="login"),
+    path("logout/", views.ParleyLogoutView.as_view(), name="logout"),
+    path("register/", views.register, name="register"),
+    path("staff/users/", views.staff_users, name="staff_users"),
+    path("staff/users/<int:pk>/approve", views.user_approve, name="user_approve"),
+    path("staff/users/<int:pk>/delete", views.user_delete, name="user_delete"),
+    path("api/auth/register", api.register, name="api_register"),
+    path("api/auth/login", api.login_view, name="api_login"),
+    path("api/auth/logout", api.logout_view, name="api_logout"),
+    path("api/me", api.me, name="api_me"),
+]

@@ -1,0 +1,62 @@
+"""Account pages: log in, register, log out, and the staff approval page."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import login
+from django.contrib.auth.views import LoginView, LogoutView
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import LoginForm, RegisterForm
+from .models import User
+
+
+class ParleyLoginView(LoginView):
+    template_name = "users/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class ParleyLogoutView(LogoutView):
+    pass
+
+
+def register(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_register(**form.cleaned_data)
+        if not user.is_approved:
+            return render(request, "users/pending.html")
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        return redirect("room_list")
+    return render(request, "users/register.html", {"form": form})
+
+
+@staff_member_required(login_url="login")
+def staff_users(request):
+    users = User.objects.order_by("-date_joined")
+    return render(request, "users/staff_users.html", {
+        "pending_users": users.filter(is_approved=False),
+        "active_users": users.filter(is_approved=True),
+    })
+
+
+@require_POST
+@staff_member_required(login_url="login")
+def user_approve(request, pk):
+    user = services.user_approve(user=get_object_or_404(User, pk=pk))
+    messages.success(request, f"Approved {user.email}.")
+    return redirect("staff_users")
+
+
+@require_POST
+@staff_member_required(login_url="login")
+def user_delete(request, pk):
+    user = get_object_or_404(User, pk=pk)
+    if user == request.user:
+        messages.error(request, "You cannot delete yourself.")
+    else:
+        services.user_delete(user=user)
+        messages.success(request, f"Deleted {user.email}.")
+    return redirect("staff_users")
