@@ -1,0 +1,38 @@
+# Two commands a newcomer needs:  make serve   and   make test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: serve test test-sqlite test-postgres deps system-deps bench purge
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+deps: $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+
+# Debian packages the tests use: chromium for the browser tests, nginx for the proxy test.
+system-deps:
+	@command -v chromium >/dev/null && command -v nginx >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null)
+
+serve: deps
+	$(BIN)/python manage.py migrate --noinput
+	PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.py config.wsgi
+
+# The whole suite on the SQLite default, then again on PostgreSQL.
+test: deps system-deps test-sqlite test-postgres
+
+test-sqlite:
+	$(BIN)/pytest -q
+
+test-postgres:
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+bench: deps
+	$(BIN)/python -m bench $(ARGS)
+
+purge: deps
+	$(BIN)/python manage.py purge_messages

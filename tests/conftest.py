@@ -1,0 +1,150 @@
+"""Shared fixtures: users, API clients, and real gunicorn servers.
+
+PostgreSQL-backed tests are marked `postgres`. When the server is missing they
+skip on a developer's machine but fail under CI (CI=true), so a green CI always
+means they ran.
+"""
+import json
+import os
+import uuid
+
+import pytest
+from django.test import Client
+
+from tests.live import PASSWORD, Server, migrate
+PG_ADMIN_URL = os.environ.get("PARLEY_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PARLEY_BACKGROUND_THREADS = False
+    settings.PARLEY_RATE_LIMITS = False
+    from rooms import services
+    from rooms.events import hub
+
+    hub.reset()
+    services._last_typing.clear()
+    yield
+    hub.reset()
+
+
+# Users and clients ---------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db):
+    from users.models import User
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(first_name=None, *, email=None, approved=True, staff=False, last_name="Tester"):
+        n = next(counter)
+        first_name = first_name or f"User{n}"
+        return User.objects.create_user(
+            email or f"{first_name.lower()}{n}@example.com", PASSWORD,
+            first_name=first_name, last_name=last_name, is_approved=approved, is_staff=staff,
+        )
+
+    return make
+
+
+class Api:
+    """A JSON client speaking as one user through a bearer token."""
+
+    def __init__(self, user=None):
+        headers = {}
+        if user is not None:
+            from users.services import token_create
+
+            headers["Authorization"] = f"Token {token_create(user=user)}"
+        self.user = user
+        self.client = Client(headers=headers)
+
+    def get(self, path, params=None):
+        return self.client.get(path, params or {})
+
+    def post(self, path, data=None, raw=None):
+        body = raw if raw is not None else json.dumps(data if data is not None else {})
+        return self.client.post(path, body, content_type="application/json")
+
+    def patch(self, path, data):
+        return self.client.patch(path, json.dumps(data), content_type="application/json")
+
+
+@pytest.fixture
+def api():
+    return Api
+
+
+@pytest.fixture
+def room_factory():
+    from rooms import services
+
+    def make(creator, name=None, **options):
+        return services.room_create(creator=creator, name=name or f"room {uuid.uuid4().hex[:8]}", **options)
+
+    return make
+
+
+# PostgreSQL ------------------------------------------------------------------------------
+
+
+def postgres_available(url=PG_ADMIN_URL):
+    import psycopg2
+
+    try:
+        psycopg2.connect(url, connect_timeout=3).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh, migrated PostgreSQL database for servers the tests start."""
+    if not postgres_available():
+        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI needs it: start it with pg_ctlcluster)")
+        pytest.skip(message)
+    import psycopg2
+
+    name = f"parley_it_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    yield url
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'live.sqlite3'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    servers = []
+
+    def start(database_url, **options):
+        server = Server(database_url, log_path=tmp_path / f"server{len(servers)}.log", **options)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server_url(request, start_server, sqlite_url):
+    """A gunicorn server on this run's database kind (PostgreSQL when DATABASE_URL says so)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return start_server(request.getfixturevalue("postgres_url")).url
+    return start_server(sqlite_url).url
