@@ -166,7 +166,7 @@ def query_int(request, name, *, default=None, minimum=None, maximum=None):
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isascii() or not raw.lstrip("-").isdigit() or len(raw) > 18:
+    if not raw.isascii() or not raw.removeprefix("-").isdigit() or len(raw) > 18:
         raise invalid(f"{name} must be a whole number.", {name: ["Must be an integer."]})
     value = int(raw)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
