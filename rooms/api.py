@@ -112,7 +112,7 @@ def room_messages(request, slug):
     room = _room(request, slug, member=True)
     data = read_json(request)
     body = field_str(data, "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
-    client_id = field_str(data, "client_id", required=False, max_length=64)
+    client_id = field_str(data, "client_id", required=False, max_length=64, strip=False)  # echoed as sent
     message, created = services.message_post(room=room, author=request.user, body=body, client_id=client_id or None)
     return json_response({"message": message_to_dict(message)}, status=201 if created else 200)
 
