@@ -1,0 +1,273 @@
+"""Turn what the sampler and the load generators saw into numbers, a verdict and a table."""
+import math
+from array import array
+from pathlib import Path
+
+WINDOW = 5.0  # seconds per row of the delivery timeline
+
+
+def percentile(sorted_values, fraction):
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def spread(values):
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "p50": None, "p90": None, "p99": None, "max": None, "mean": None}
+    return {
+        "count": len(ordered),
+        "p50": round(percentile(ordered, 0.50), 2),
+        "p90": round(percentile(ordered, 0.90), 2),
+        "p99": round(percentile(ordered, 0.99), 2),
+        "max": round(ordered[-1], 2),
+        "mean": round(sum(ordered) / len(ordered), 2),
+    }
+
+
+def build(*, args, command, machine, code, setup, per_room, readies, ramp_seconds, sampler, rss_before, pss_before,
+          rss_after_ramp, pss_after_ramp, cpu_before_ramp, cpu_after_ramp, cpu_start, cpu_end, cpu_final,
+          send_start, send_end, sends_done, sent, dones, server_log, profile_dir, target):
+    window = send_end - send_start
+    delays, recv_times = array("d"), array("d")
+    counts = {}
+    lost = duplicated = out_of_order = 0
+    loadgen_cpu = loadgen_cpu_window = 0.0
+    for done in dones:
+        delays.frombytes(done["delays"])
+        recv_times.frombytes(done["recv_times"])
+        lost += done["lost"]
+        duplicated += done["duplicated"]
+        out_of_order += done["out_of_order"]
+        loadgen_cpu += done["cpu"]["total"]
+        loadgen_cpu_window += done["cpu"]["send_window"]
+        for key, value in done["counts"].items():
+            counts[key] = counts.get(key, 0) + value
+    finished = max((done["finished"] for done in dones), default=sends_done)
+
+    confirmed = [r for r in sent if r["id"] is not None]
+    expected_copies = sum(per_room.get(r["room"], 0) for r in confirmed)
+    last_send = max((r["sent_at"] for r in confirmed), default=send_end)
+    last_delivery = max(recv_times, default=last_send)
+
+    # The timeline: deliveries and delay per window, and the backlog (copies owed) at each window's end.
+    rows = []
+    sends_by_time = sorted((r["sent_at"], per_room.get(r["room"], 0)) for r in confirmed)
+    pairs = sorted(zip(recv_times, delays))
+    owed = si = pi = 0
+    t = send_start
+    delivered_so_far = 0
+    while t < max(last_delivery, send_end) + 1e-9 and (sends_by_time or args.preset != "idle"):
+        end = t + WINDOW
+        while si < len(sends_by_time) and sends_by_time[si][0] < end:
+            owed += sends_by_time[si][1]
+            si += 1
+        in_window = []
+        while pi < len(pairs) and pairs[pi][0] < end:
+            in_window.append(pairs[pi][1])
+            pi += 1
+        delivered_so_far += len(in_window)
+        ordered = sorted(in_window)
+        rows.append({
+            "from_s": round(t - send_start, 1),
+            "copies": len(in_window),
+            "p50_ms": round(percentile(ordered, 0.5), 1) if ordered else None,
+            "p99_ms": round(percentile(ordered, 0.99), 1) if ordered else None,
+            "backlog_copies": owed - delivered_so_far,
+        })
+        t = end
+        if len(rows) > 1000:
+            break
+    send_rows = [row for row in rows if row["from_s"] + WINDOW <= window + 1e-6]
+    offered_per_second = expected_copies / window if window else 0
+    backlog_at_end = send_rows[-1]["backlog_copies"] if send_rows else 0
+    drain = max(0.0, last_delivery - last_send) if confirmed else 0.0
+    keeps_up = bool(confirmed) and backlog_at_end <= max(offered_per_second, 1) and drain <= 2.0 and lost == 0
+
+    server_cpu_window = cpu_end[0] - cpu_start[0]
+    postgres_cpu_window = (cpu_end[1] - cpu_start[1]) if cpu_start[1] is not None else None
+    clients = args.clients
+    memory_per_client = (sampler.peak_rss - rss_before) / clients
+    latencies = [r["latency"] * 1000 for r in confirmed if "latency" in r]
+    lags = [max(0.0, r["lag"]) * 1000 for r in sent]
+    polls = counts.get("polls", 0)
+
+    result = {
+        "preset": args.preset,
+        "command": command,
+        "target": target,
+        "machine": machine,
+        "code": code,
+        "config": {
+            "clients": clients, "rooms": args.rooms, "senders": args.senders, "rate": args.rate,
+            "duration": args.duration, "workers": args.workers, "poll_timeout": args.timeout,
+            "grace": args.grace, "settle": args.settle, "ramp_rate": args.ramp_rate, "procs": args.procs,
+            "setup": setup["setup"], "server_env": args.server_env,
+        },
+        "setup_seconds": setup["seconds"],
+        "ramp": {
+            "seconds": round(ramp_seconds, 1),
+            "server_cpu_seconds": round(cpu_after_ramp[0] - cpu_before_ramp[0], 2),
+            "postgres_cpu_seconds": round(cpu_after_ramp[1] - cpu_before_ramp[1], 2) if cpu_before_ramp[1] is not None else None,
+        },
+        "sends": {
+            "attempted": len(sent),
+            "confirmed": len(confirmed),
+            "failed": len(sent) - len(confirmed),
+            "retried": sum(1 for r in sent if r["tries"] > 1),
+            "offered_rate": args.rate,
+            "achieved_rate": round(len(confirmed) / window, 1) if window else 0,
+            "post_latency_ms": spread(latencies),
+            "schedule_lag_ms": spread(lags),
+            "errors": sorted({str(r.get("error"))[:120] for r in sent if r["id"] is None})[:5],
+        },
+        "delivery": {
+            "expected_copies": expected_copies,
+            "delivered_copies": counts.get("delivered", 0),
+            "lost": lost,
+            "duplicated": duplicated,
+            "out_of_order": out_of_order,
+            "delay_ms": spread(delays),
+            "copies_per_second": round(counts.get("delivered", 0) / window, 1) if window else 0,
+            "messages_per_second": round(len(confirmed) / window, 1) if window else 0,
+            "drain_seconds_after_last_send": round(drain, 2),
+            "backlog_at_end_of_sending": backlog_at_end,
+            "max_backlog_during_sending": max((row["backlog_copies"] for row in send_rows), default=0),
+            "keeps_up": keeps_up,
+            "timeline": rows,
+        },
+        "polls": {
+            "answered": polls,
+            "per_second": round(polls / (finished - send_start), 1) if finished > send_start else None,
+            "with_events": counts.get("poll_answers_with_events", 0),
+            "empty": counts.get("poll_answers_empty", 0),
+            "errors": counts.get("poll_errors", 0),
+            "cursor_expired": counts.get("cursor_expired", 0),
+            "detail": {k: v for k, v in sorted(counts.items()) if ":" in k or k.startswith("foreign")},
+        },
+        "server": {
+            "workers": args.workers,
+            "cpu_seconds_window": round(server_cpu_window, 2),
+            "cpu_cores_window": round(server_cpu_window / window, 3) if window else None,
+            "cpu_seconds_total_run": round(cpu_final[0] - cpu_before_ramp[0], 2),
+            "rss_before_clients_mib": round(rss_before / 2**20, 1),
+            "rss_after_ramp_mib": round(rss_after_ramp / 2**20, 1),
+            "peak_rss_mib": round(sampler.peak_rss / 2**20, 1),
+            "pss_before_clients_mib": round(pss_before / 2**20, 1),
+            "peak_pss_mib": round(sampler.peak_pss / 2**20, 1),
+            "memory_per_client_kb": round(memory_per_client / 1024, 1),
+            "memory_per_client_kb_after_ramp": round((rss_after_ramp - rss_before) / clients / 1024, 1),
+            "memory_per_client_kb_pss": round((sampler.peak_pss - pss_before) / clients / 1024, 1),
+            "peak_postgres_connections": sampler.peak_pg_connections,
+            "log": str(server_log),
+            "log_errors": _log_errors(server_log),
+        },
+        "postgres": {
+            "cpu_seconds_window": round(postgres_cpu_window, 2) if postgres_cpu_window is not None else None,
+            "cpu_cores_window": round(postgres_cpu_window / window, 3) if postgres_cpu_window is not None and window else None,
+        },
+        "loadgen": {
+            "procs": len(dones),
+            "cpu_seconds_total": round(loadgen_cpu, 2),
+            "cpu_seconds_window": round(loadgen_cpu_window, 2),
+            "cpu_cores_window": round(loadgen_cpu_window / window, 3) if window else None,
+            "ramp": readies,
+        },
+        "profile_dir": profile_dir,
+    }
+    result["verdict"] = verdict(result)
+    return result
+
+
+def _log_errors(path):
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return None
+    return text.count("Traceback") + text.count("[ERROR]") + text.count("[CRITICAL]")
+
+
+def verdict(result):
+    preset, checks = result["preset"], []
+    delivery, server = result["delivery"], result["server"]
+    if preset == "idle":
+        checks.append(("memory per client < 30 KB", server["memory_per_client_kb"] < 30,
+                       f"{server['memory_per_client_kb']} KB"))
+        checks.append(("CPU < 0.5 core", server["cpu_cores_window"] < 0.5, f"{server['cpu_cores_window']} cores"))
+        checks.append(("no poll errors", result["polls"]["errors"] == 0, str(result["polls"]["errors"])))
+    else:
+        checks.append(("0 lost", delivery["lost"] == 0, str(delivery["lost"])))
+        checks.append(("0 duplicated", delivery["duplicated"] == 0, str(delivery["duplicated"])))
+        checks.append(("all sends confirmed", result["sends"]["failed"] == 0, str(result["sends"]["failed"])))
+        if preset == "chat":
+            p99 = delivery["delay_ms"]["p99"]
+            checks.append(("delay p99 < 50 ms", p99 is not None and p99 < 50, f"{p99} ms"))
+        if preset == "burst":
+            checks.append(("keeps up (no growing backlog)", delivery["keeps_up"],
+                           f"backlog {delivery['backlog_at_end_of_sending']} copies at end, "
+                           f"drained {delivery['drain_seconds_after_last_send']} s after last send"))
+    return {"pass": all(ok for _, ok, _ in checks),
+            "checks": [{"check": name, "pass": ok, "value": value} for name, ok, value in checks]}
+
+
+def table(result):
+    c, d, s, srv = result["config"], result["delivery"], result["sends"], result["server"]
+    pg, lg, polls = result["postgres"], result["loadgen"], result["polls"]
+    delay = d["delay_ms"]
+    lines = [
+        "",
+        f"Parley delivery benchmark: preset {result['preset']}  ({result['target']})",
+        f"  {c['clients']} clients, {c['rooms']} rooms, {c['senders']} senders at {c['rate']:g} msg/s, "
+        f"{c['duration']:g} s window, {c['workers']} workers, poll timeout {c['poll_timeout']} s, setup {c['setup']}",
+        "",
+        f"  {'ramp':34} {result['ramp']['seconds']} s to {c['clients']} polling clients "
+        f"(server {result['ramp']['server_cpu_seconds']} CPU s, PostgreSQL {result['ramp']['postgres_cpu_seconds']} CPU s)",
+    ]
+    rows = []
+    if c["senders"]:
+        rows += [
+            ("messages sent (confirmed/attempted)", f"{s['confirmed']}/{s['attempted']}  ({s['achieved_rate']} msg/s; "
+             f"{s['retried']} retried)"),
+            ("POST latency p50/p99/max", _ms(s["post_latency_ms"])),
+            ("send schedule lag p99/max", f"{s['schedule_lag_ms']['p99']} / {s['schedule_lag_ms']['max']} ms"),
+            ("delivery delay p50/p99/max", _ms(delay)),
+            ("delivered copies", f"{d['delivered_copies']} of {d['expected_copies']} expected "
+             f"({d['copies_per_second']}/s; {d['messages_per_second']} messages/s)"),
+            ("lost / duplicated / out of order", f"{d['lost']} / {d['duplicated']} / {d['out_of_order']}"),
+            ("backlog at end of sending / max", f"{d['backlog_at_end_of_sending']} / {d['max_backlog_during_sending']} copies; "
+             f"drained {d['drain_seconds_after_last_send']} s after the last send"),
+        ]
+    rows += [
+        ("polls answered", f"{polls['answered']} ({polls['per_second']}/s; {polls['with_events']} with events, "
+         f"{polls['empty']} empty); errors {polls['errors']}, 410 {polls['cursor_expired']}"),
+        ("server CPU in window", f"{srv['cpu_seconds_window']} s = {srv['cpu_cores_window']} cores "
+         f"({srv['cpu_seconds_total_run']} s whole run)"),
+        ("PostgreSQL CPU in window", f"{pg['cpu_seconds_window']} s = {pg['cpu_cores_window']} cores"),
+        ("load generator CPU in window", f"{lg['cpu_seconds_window']} s = {lg['cpu_cores_window']} cores ({lg['procs']} procs)"),
+        ("server RSS before clients / after ramp / peak", f"{srv['rss_before_clients_mib']} / {srv['rss_after_ramp_mib']} / "
+         f"{srv['peak_rss_mib']} MiB (PSS peak {srv['peak_pss_mib']})"),
+        ("server memory per client", f"{srv['memory_per_client_kb']} KB (peak RSS; {srv['memory_per_client_kb_after_ramp']} "
+         f"after ramp; {srv['memory_per_client_kb_pss']} by PSS)"),
+        ("peak PostgreSQL connections", str(srv["peak_postgres_connections"])),
+        ("server log errors", f"{srv['log_errors']}  ({srv['log']})"),
+    ]
+    lines += [f"  {name:34} {value}" for name, value in rows]
+    if c["senders"] and d["timeline"]:
+        lines += ["", "  timeline (from window start): copies delivered, delay p50/p99, backlog at the end"]
+        for row in d["timeline"][:40]:
+            lines.append(f"    {row['from_s']:>6.1f}s  {row['copies']:>8}  {_n(row['p50_ms']):>8} / {_n(row['p99_ms']):>8} ms"
+                         f"  backlog {row['backlog_copies']}")
+    lines += ["", "  verdict: " + ("PASS" if result["verdict"]["pass"] else "MISS")]
+    for check in result["verdict"]["checks"]:
+        lines.append(f"    [{'ok' if check['pass'] else 'MISS'}] {check['check']}: {check['value']}")
+    return "\n".join(lines) + "\n"
+
+
+def _ms(spread_):
+    return f"{spread_['p50']} / {spread_['p99']} / {spread_['max']} ms"
+
+
+def _n(value):
+    return "-" if value is None else f"{value:.1f}"
