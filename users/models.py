@@ -59,6 +59,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.email
 
+    def clean(self):
+        # Forms (the admin's add and change pages) store what login will look up.
+        super().clean()
+        self.email = normalize_email(self.email)
+
     @property
     def display_name(self):
         return f"{self.first_name} {self.last_name}".strip() or self.email.split("@")[0]
