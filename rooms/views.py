@@ -20,7 +20,7 @@ def home(request):
 
 @login_required
 def room_list(request):
-    form = RoomForm(request.POST or None)
+    form = RoomForm(request.POST if request.method == "POST" else None)  # an empty POST is bound too
     if request.method == "POST" and form.is_valid():
         try:
             room = services.room_create(creator=request.user, **form.cleaned_data)

@@ -23,7 +23,7 @@ class ParleyLogoutView(LogoutView):
 
 
 def register(request):
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST if request.method == "POST" else None)  # an empty POST is bound too
     if request.method == "POST" and form.is_valid():
         user = services.user_register(**form.cleaned_data)
         if not user.is_approved:
