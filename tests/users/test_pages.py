@@ -148,8 +148,9 @@ def test_register_page_runs_the_password_validators(db):
     assert not User.objects.exists()
 
 
-def test_register_page_refuses_missing_fields(db):
-    response = Client().post("/register/", {"email": "x@example.com"})
+@pytest.mark.parametrize("data", [{"email": "x@example.com"}, {}])
+def test_register_page_refuses_missing_fields(db, data):
+    response = Client().post("/register/", data)
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
     assert not User.objects.exists()
