@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -173,3 +174,66 @@ PARLEY_EPHEMERAL_SECONDS = 60
 PARLEY_TYPING_SECONDS = 60
 # Each process's fetch, listen and maintenance loops (rooms/events.py); tests turn them off.
 PARLEY_BACKGROUND_THREADS = env_bool("PARLEY_BACKGROUND_THREADS", default=True)
+
+# Security and abuse limits (README "Security and reliability") ----------------------
+
+# Behind HTTPS. PARLEY_HTTPS (on by default in production) makes cookies secure,
+# sends HSTS and redirects plain HTTP to HTTPS. Behind a proxy that terminates
+# TLS, PARLEY_PROXY_SSL_HEADER names the header it sets to "https" (for nginx:
+# X-Forwarded-Proto); only set it when the proxy always sets or strips that header.
+PARLEY_HTTPS = env_bool("PARLEY_HTTPS", default=PRODUCTION)
+_proxy_ssl_header = os.environ.get("PARLEY_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PARLEY_HTTPS
+SECURE_SSL_REDIRECT = env_bool("PARLEY_SSL_REDIRECT", default=PARLEY_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers check health over plain HTTP
+SECURE_HSTS_SECONDS = env_int("PARLEY_HSTS_SECONDS", 365 * 24 * 3600 if PARLEY_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PARLEY_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("PARLEY_HSTS_PRELOAD")
+if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+    # Asking browsers to preload the domain is the domain owner's decision, not ours.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# The pages run only our own static scripts and styles (config/security.py).
+PARLEY_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def env_rate(name, default):
+    """Read a limit "COUNT/PERIOD" (period: seconds, or with s, m or h); "off" means none."""
+    value = (os.environ.get(name) or default).strip().lower()
+    if value in ("off", "0", "none"):
+        return None
+    count, _, period = value.partition("/")
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        multiplier = units[period[-1]] if period[-1:] in units else 1
+        amount = int(period[:-1] if period[-1:] in units else period or "0") * multiplier
+        count = int(count)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 10/5m (count/period), not {value!r}") from None
+    if count < 1 or amount < 1:
+        raise ImproperlyConfigured(f"{name} needs a count and a period of at least 1")
+    return count, amount
+
+
+# Rate limits (config/ratelimit.py), as (count, seconds). Per-address limits are
+# generous because a whole office can share one address behind its proxy.
+# Login counts every attempt per address and per email tried (slow guessing).
+PARLEY_RATE_LOGIN_IP = env_rate("PARLEY_RATE_LOGIN_IP", "300/15m")
+PARLEY_RATE_LOGIN_EMAIL = env_rate("PARLEY_RATE_LOGIN_EMAIL", "10/15m")
+PARLEY_RATE_REGISTER_IP = env_rate("PARLEY_RATE_REGISTER_IP", "50/1h")
+PARLEY_RATE_SEND_USER = env_rate("PARLEY_RATE_SEND_USER", "60/1m")
+PARLEY_RATE_SEND_IP = env_rate("PARLEY_RATE_SEND_IP", "1200/1m")
+# Polls count in each worker's memory, not in the database (see config/ratelimit.py).
+PARLEY_RATE_POLL_USER = env_rate("PARLEY_RATE_POLL_USER", "600/1m")
+PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")
+PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
+# How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
+PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
+# The rate counter table lives in the "config" app (config/models.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "config"]

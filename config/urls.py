@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health
+from . import health, ratelimit
+
+# The admin has its own login page: it counts against the same login limits.
+admin.site.login = ratelimit.limit_login_page(admin.site.login)
 
 urlpatterns = [
     path("", include("users.urls")),

@@ -3,6 +3,7 @@ import random
 
 from django.conf import settings
 
+from config import ratelimit
 from config.api import (
     ApiError, endpoint, field_bool, field_int, field_str, forbidden, invalid, json_response,
     no_content, not_found, query_int, query_str, read_json,
@@ -102,6 +103,7 @@ def room_invite(request, slug):
 
 
 @endpoint("GET", "POST")
+@ratelimit.limit(ratelimit.SEND_USER, ratelimit.SEND_IP, methods=("POST",))
 def room_messages(request, slug):
     if request.method == "GET":
         room = _room(request, slug)
@@ -162,6 +164,7 @@ def message_search(request):
 
 
 @endpoint("GET")
+@ratelimit.limit_polls
 def events_view(request):
     """The long poll: everything for all of the user's rooms after the cursor."""
     timeout = query_int(request, "timeout", default=settings.PARLEY_POLL_TIMEOUT_DEFAULT, minimum=0)

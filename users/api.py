@@ -2,6 +2,7 @@
 from django.contrib.auth import login, logout
 from django.middleware.csrf import get_token
 
+from config import ratelimit
 from config.api import ApiError, endpoint, field_str, json_response, no_content, read_json
 
 from . import services
@@ -10,6 +11,7 @@ from .serializers import user_to_dict
 
 
 @endpoint("POST", auth=False)
+@ratelimit.limit(ratelimit.REGISTER_IP)
 def register(request):
     data = read_json(request)
     form = RegisterForm(data={
@@ -34,10 +36,10 @@ def register(request):
 @endpoint("POST", auth=False)
 def login_view(request):
     data = read_json(request)
-    form = LoginForm(request, data={
-        "username": field_str(data, "email", max_length=254),
-        "password": field_str(data, "password", max_length=4096, strip=False),
-    })
+    email = field_str(data, "email", max_length=254)
+    password = field_str(data, "password", max_length=4096, strip=False)
+    ratelimit.check_login(request, email)
+    form = LoginForm(request, data={"username": email, "password": password})
     if not form.is_valid():
         if form.has_error("__all__", "pending_approval"):
             raise ApiError(403, "pending_approval", "Your account is waiting for approval by staff.")

@@ -5,13 +5,17 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login
 from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
+
+from config import ratelimit
 
 from . import services
 from .forms import LoginForm, RegisterForm
 from .models import User
 
 
+@method_decorator(ratelimit.limit_login_page, name="dispatch")
 class ParleyLoginView(LoginView):
     template_name = "users/login.html"
     authentication_form = LoginForm
@@ -22,6 +26,7 @@ class ParleyLogoutView(LogoutView):
     pass
 
 
+@ratelimit.limit(ratelimit.REGISTER_IP, methods=("POST",))
 def register(request):
     form = RegisterForm(request.POST if request.method == "POST" else None)  # an empty POST is bound too
     if request.method == "POST" and form.is_valid():

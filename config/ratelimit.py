@@ -1,0 +1,326 @@
+"""Rate limits: how often an address or a person may log in, register, send and poll.
+
+Every limit is a fixed window: a window starts at a multiple of its length
+(in Unix time), so every process and host agrees on it without talking. A
+request over the limit gets 429 `rate_limited` with `Retry-After` (the seconds
+until the window ends); PARLEY_RATE_LIMITS=off turns every limit off.
+
+Two kinds of counter:
+
+- Shared, in the database (login, registration, sending): one UPSERT per check
+  on one row per key (table parley_rate_counter, config/models.py). On
+  PostgreSQL every worker process and host counts in the same row, atomically;
+  on SQLite the one process does. These requests write anyway; one more short
+  statement is cheap.
+- Local, in the worker's memory (polling): the poll is the hottest request and
+  usually reads nothing from the database, so it must not write on every call.
+  Its limits and the cap on concurrent polls are per worker process: with N
+  workers a client can poll N times the limit and hold N times
+  PARLEY_POLL_CONCURRENCY waiting polls. It stops a runaway client or script
+  from pinning a worker; it is not an exact quota.
+
+Who is counted: the client address (REMOTE_ADDR, or the X-Forwarded-For entry
+written by the outermost of PARLEY_TRUSTED_PROXIES proxies; an IPv6 address
+counts as its /64, since one host usually owns a whole /64), the user, and for
+login the email tried, so that a slow password guess against one account is
+stopped whatever addresses it comes from. Keys are hashed before they are
+stored, so the table holds no address or email in clear.
+"""
+import functools
+import hashlib
+import ipaddress
+import math
+import random
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+
+from config.api import ApiError, wants_json
+
+# The clock, replaceable in tests.
+clock = time.time
+
+# How long a client refused for too many concurrent polls should wait.
+POLL_BUSY_RETRY_AFTER = 5
+# Roughly one check in PRUNE_EVERY deletes the expired rows.
+PRUNE_EVERY = 500
+# The local counters forget expired keys when they hold more than this.
+LOCAL_KEYS_MAX = 50_000
+
+
+class RateLimited(ApiError):
+    def __init__(self, retry_after, message="Too many requests: slow down and try again later."):
+        super().__init__(429, "rate_limited", message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A limit: its name, the setting holding (count, seconds), whom it counts and where."""
+
+    name: str
+    setting: str
+    per: str  # "ip", "user", or "email" (given by the caller)
+    shared: bool = True  # in the database; False: in this process's memory
+
+    def limit(self):
+        return getattr(settings, self.setting, None)
+
+
+LOGIN_IP = Rule("login_ip", "PARLEY_RATE_LOGIN_IP", per="ip")
+LOGIN_EMAIL = Rule("login_email", "PARLEY_RATE_LOGIN_EMAIL", per="email")
+REGISTER_IP = Rule("register_ip", "PARLEY_RATE_REGISTER_IP", per="ip")
+SEND_USER = Rule("send_user", "PARLEY_RATE_SEND_USER", per="user")
+SEND_IP = Rule("send_ip", "PARLEY_RATE_SEND_IP", per="ip")
+POLL_USER = Rule("poll_user", "PARLEY_RATE_POLL_USER", per="user", shared=False)
+POLL_IP = Rule("poll_ip", "PARLEY_RATE_POLL_IP", per="ip", shared=False)
+
+
+def enabled():
+    return bool(settings.PARLEY_RATE_LIMITS)
+
+
+def check(rule, who, *, now=None):
+    """Count one request by `who` against `rule`; raise RateLimited when it is over the limit."""
+    limit = rule.limit()
+    if not enabled() or not limit:
+        return
+    count, seconds = limit
+    now = clock() if now is None else now
+    window_start = int(now // seconds * seconds)
+    key = hashlib.sha256(f"{rule.name}\0{who}".encode()).hexdigest()
+    counter = _database_hit if rule.shared else _local.hit
+    if counter(key, window_start, window_start + seconds, now) > count:
+        raise RateLimited(max(1, math.ceil(window_start + seconds - now)))
+
+
+# Who -------------------------------------------------------------------------------
+
+
+def client_ip(request):
+    """Return the address to count the request against (an IPv6 address as its /64)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    address = remote
+    trusted = settings.PARLEY_TRUSTED_PROXIES
+    if trusted:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if hops:
+            # Each trusted proxy appended the address it saw; anything further left
+            # was written by the client and proves nothing.
+            address = hops[-trusted] if len(hops) >= trusted else hops[0]
+    return _network(address) or _network(remote) or "unknown"
+
+
+def _network(address):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _user(request):
+    return f"user:{request.user.id}" if request.user.is_authenticated else f"ip:{client_ip(request)}"
+
+
+# Applying limits -------------------------------------------------------------------
+
+
+def limit(*rules, methods=None):
+    """Decorate a view: count each request (of `methods`, or all) against the rules.
+
+    Each rule counts per address or per user, as it says. Under /api/ a refusal is the JSON error (raised for config.api.endpoint to answer,
+    so put this under @endpoint); on pages it is a short plain-text 429.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if enabled() and (methods is None or request.method in methods):
+                try:
+                    for rule in rules:
+                        check(rule, client_ip(request) if rule.per == "ip" else _user(request))
+                except RateLimited as error:
+                    if wants_json(request):
+                        raise
+                    return page_response(error)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def check_login(request, email):
+    """Count a login attempt against the address and against the email tried."""
+    check(LOGIN_IP, client_ip(request))
+    check(LOGIN_EMAIL, (email or "").strip().lower())
+
+
+def limit_login_page(view, field="username"):
+    """Decorate a login page view: POSTs are counted like API logins."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if enabled() and request.method == "POST":
+            try:
+                check_login(request, request.POST.get(field, ""))
+            except RateLimited as error:
+                return page_response(error)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def page_response(error):
+    response = HttpResponse(
+        f"Too many attempts. Try again in {error.retry_after} seconds.\n",
+        status=429, content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def limit_polls(view):
+    """Decorate the long poll (under @endpoint): local rate limits, and a cap on waiting polls.
+
+    A user may have PARLEY_POLL_CONCURRENCY polls open at once in this process
+    (a few tabs and devices); one more is refused until one of them returns.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not enabled():
+            return view(request, *args, **kwargs)
+        check(POLL_USER, _user(request))
+        check(POLL_IP, client_ip(request))
+        with poll_slot(request.user.id):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def poll_slot(user_id):
+    """Hold one of the user's concurrent-poll slots in this process, or raise RateLimited."""
+    if not _polls.acquire(user_id, settings.PARLEY_POLL_CONCURRENCY):
+        raise RateLimited(POLL_BUSY_RETRY_AFTER, "Too many open polls for this account: close a tab or wait.")
+    try:
+        yield
+    finally:
+        _polls.release(user_id)
+
+
+# Counters --------------------------------------------------------------------------
+
+
+def _upsert_sql():
+    quote = connection.ops.quote_name
+    table, key = quote("parley_rate_counter"), quote("key")
+    # A window that is older than the stored one (a host whose clock is behind)
+    # counts in the stored window rather than restarting it.
+    return f"""
+        INSERT INTO {table} ({key}, window_start, hits, expires_at) VALUES (%s, %s, 1, %s)
+        ON CONFLICT ({key}) DO UPDATE SET
+            hits = CASE WHEN {table}.window_start >= excluded.window_start
+                        THEN {table}.hits + 1 ELSE 1 END,
+            window_start = CASE WHEN {table}.window_start >= excluded.window_start
+                                THEN {table}.window_start ELSE excluded.window_start END,
+            expires_at = CASE WHEN {table}.expires_at >= excluded.expires_at
+                              THEN {table}.expires_at ELSE excluded.expires_at END
+        RETURNING hits
+    """
+
+
+def _database_hit(key, window_start, expires_at, now):
+    """Count one hit in the shared row for `key`; return the window's count so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), [key, window_start, expires_at])
+        hits = cursor.fetchone()[0]
+    if random.randrange(PRUNE_EVERY) == 0:
+        prune(now=now)
+    return hits
+
+
+def prune(*, now=None):
+    """Delete the shared counters whose window is over; return how many."""
+    from config.models import RateCounter
+
+    now = clock() if now is None else now
+    deleted, _ = RateCounter.objects.filter(expires_at__lte=now).delete()
+    return deleted
+
+
+class LocalCounters:
+    """Fixed-window counters in this process's memory."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._windows = {}  # key -> [window_start, hits, expires_at]
+
+    def hit(self, key, window_start, expires_at, now):
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None or window[0] < window_start:
+                if window is None and len(self._windows) >= LOCAL_KEYS_MAX:
+                    self._forget_expired(now)
+                window = self._windows[key] = [window_start, 0, expires_at]
+            window[1] += 1
+            return window[1]
+
+    def _forget_expired(self, now):
+        for key in [key for key, window in self._windows.items() if window[2] <= now]:
+            del self._windows[key]
+
+    def reset(self):
+        with self._lock:
+            self._windows.clear()
+
+
+class PollSlots:
+    """How many polls each user has open in this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open = {}
+
+    def acquire(self, user_id, cap):
+        with self._lock:
+            if self._open.get(user_id, 0) >= cap:
+                return False
+            self._open[user_id] = self._open.get(user_id, 0) + 1
+            return True
+
+    def release(self, user_id):
+        with self._lock:
+            left = self._open.get(user_id, 0) - 1
+            if left > 0:
+                self._open[user_id] = left
+            else:
+                self._open.pop(user_id, None)
+
+    def open_count(self, user_id):
+        return self._open.get(user_id, 0)
+
+    def reset(self):
+        with self._lock:
+            self._open.clear()
+
+
+_local = LocalCounters()
+_polls = PollSlots()
+
+
+def reset_local():
+    """Forget this process's counters and poll slots (tests)."""
+    _local.reset()
+    _polls.reset()

@@ -1,0 +1,393 @@
+"""Rate limits (config/ratelimit.py): login, registration, sending and polling, per user and per address."""
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from config import ratelimit
+from config.models import RateCounter
+from rooms.models import Message
+from tests.live import PASSWORD, Http
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def limits_on(settings, monkeypatch):
+    """Turn the limits on with small numbers, and start every test at the same fixed time."""
+    settings.PARLEY_RATE_LIMITS = True
+    settings.PARLEY_TRUSTED_PROXIES = 0
+    settings.PARLEY_POLL_CONCURRENCY = 5
+    for name in ("LOGIN_IP", "LOGIN_EMAIL", "REGISTER_IP", "SEND_USER", "SEND_IP", "POLL_USER", "POLL_IP"):
+        setattr(settings, f"PARLEY_RATE_{name}", (1000, 60))
+    clock = {"now": 1_800_000_010.0}
+    monkeypatch.setattr(ratelimit, "clock", lambda: clock["now"])
+    monkeypatch.setattr(ratelimit, "PRUNE_EVERY", 1_000_000)
+    ratelimit.reset_local()
+    yield clock
+    ratelimit.reset_local()
+
+
+def post(path, data, ip="10.0.0.1", client=None, **extra):
+    client = client or Client()
+    return client.post(path, json.dumps(data), content_type="application/json", REMOTE_ADDR=ip, **extra)
+
+
+def login(email, password="wrong-password-1", ip="10.0.0.1"):
+    return post("/api/auth/login", {"email": email, "password": password}, ip=ip)
+
+
+def assert_limited(response, retry_after=None):
+    assert response.status_code == 429, response.content
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert int(response["Retry-After"]) >= 1
+    if retry_after is not None:
+        assert int(response["Retry-After"]) == retry_after
+
+
+# Login ------------------------------------------------------------------------------------------
+
+
+def test_login_is_limited_per_address_across_emails(settings, make_user):
+    settings.PARLEY_RATE_LOGIN_IP = (3, 60)
+    for n in range(3):
+        assert login(f"someone{n}@example.com").status_code == 401
+    # Window [1_800_000_000, 1_800_000_060), now is 10 s into it.
+    assert_limited(login("someone9@example.com"), retry_after=50)
+    assert login("someone9@example.com", ip="10.0.0.2").status_code == 401
+
+
+def test_login_is_limited_per_email_across_addresses_even_with_the_right_password(settings, make_user):
+    settings.PARLEY_RATE_LOGIN_EMAIL = (3, 900)
+    ana = make_user("Ana", email="ana@example.com")
+    for n in range(3):
+        assert login("ANA@example.com ", ip=f"10.0.1.{n}").status_code == 401
+    assert_limited(login("ana@example.com", PASSWORD, ip="10.0.2.1"))
+    # Other accounts are untouched.
+    bob = make_user("Bob")
+    assert login(bob.email, PASSWORD, ip="10.0.2.1").status_code == 200
+    assert ana.api_tokens.count() == 0
+
+
+def test_the_window_ends_and_logins_work_again(settings, make_user, limits_on):
+    settings.PARLEY_RATE_LOGIN_EMAIL = (2, 60)
+    ana = make_user("Ana")
+    login(ana.email)
+    login(ana.email)
+    assert_limited(login(ana.email, PASSWORD), retry_after=50)
+    limits_on["now"] += 49.5
+    assert_limited(login(ana.email, PASSWORD), retry_after=1)
+    limits_on["now"] += 0.5
+    assert login(ana.email, PASSWORD).status_code == 200
+
+
+def test_the_login_page_and_the_admin_login_count_against_the_same_limit(settings, make_user):
+    settings.PARLEY_RATE_LOGIN_EMAIL = (2, 60)
+    staff = make_user("Root", staff=True)
+    client = Client()
+    assert client.post("/login/", {"username": staff.email, "password": "nope-nope-1"}, REMOTE_ADDR="10.0.0.5").status_code == 200
+    assert client.post("/admin/login/", {"username": staff.email, "password": "nope-nope-2"}, REMOTE_ADDR="10.0.0.6").status_code == 200
+    for path in ("/login/", "/admin/login/"):
+        refused = client.post(path, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.7")
+        assert refused.status_code == 429
+        assert refused["Retry-After"]
+        assert "_auth_user_id" not in client.session
+    assert_limited(login(staff.email, PASSWORD, ip="10.0.0.8"))
+
+
+# Registration -----------------------------------------------------------------------------------
+
+
+def register(n, ip="10.0.0.1"):
+    return post("/api/auth/register", {
+        "email": f"new{n}@example.com", "password": PASSWORD, "first_name": "New", "last_name": f"Person{n}",
+    }, ip=ip)
+
+
+def test_registration_is_limited_per_address(settings):
+    from users.models import User
+
+    settings.PARLEY_RATE_REGISTER_IP = (2, 3600)
+    assert register(1).status_code == 201
+    assert register(2).status_code == 201
+    assert_limited(register(3))
+    assert not User.objects.filter(email="new3@example.com").exists()
+    assert register(4, ip="10.0.0.2").status_code == 201
+
+
+def test_the_registration_page_is_limited_too(settings):
+    settings.PARLEY_RATE_REGISTER_IP = (1, 3600)
+    client = Client()
+    form = {"email": "page@example.com", "first_name": "Pa", "last_name": "Ge", "password": PASSWORD}
+    assert client.post("/register/", form, REMOTE_ADDR="10.0.0.9").status_code == 302
+    refused = Client().post("/register/", {**form, "email": "page2@example.com"}, REMOTE_ADDR="10.0.0.9")
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert Client().get("/register/", REMOTE_ADDR="10.0.0.9").status_code == 200  # only POSTs count
+
+
+# Sending ----------------------------------------------------------------------------------------
+
+
+def send(client, slug, body, ip="10.0.0.1"):
+    return client.client.post(
+        f"/api/rooms/{slug}/messages", json.dumps({"body": body}), content_type="application/json", REMOTE_ADDR=ip,
+    )
+
+
+def test_sending_is_limited_per_user_and_a_refused_message_is_not_stored(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_SEND_USER = (3, 60)
+    ana, bob = make_user("Ana"), make_user("Bob")
+    room = room_factory(ana, "general")
+    room.memberships.create(user=bob)
+    ana_client, bob_client = api(ana), api(bob)
+    for n in range(3):
+        assert send(ana_client, room.slug, f"hi {n}", ip=f"10.1.0.{n}").status_code == 201
+    assert_limited(send(ana_client, room.slug, "one too many", ip="10.1.0.9"))
+    assert not Message.objects.filter(body="one too many").exists()
+    assert send(bob_client, room.slug, "bob is fine").status_code == 201
+    # Reading history is not sending.
+    assert ana_client.get(f"/api/rooms/{room.slug}/messages").status_code == 200
+
+
+def test_sending_is_limited_per_address_across_users(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_SEND_IP = (2, 60)
+    ana, bob = make_user("Ana"), make_user("Bob")
+    room = room_factory(ana, "general")
+    room.memberships.create(user=bob)
+    assert send(api(ana), room.slug, "a", ip="10.2.0.1").status_code == 201
+    assert send(api(bob), room.slug, "b", ip="10.2.0.1").status_code == 201
+    assert_limited(send(api(bob), room.slug, "c", ip="10.2.0.1"))
+    assert send(api(bob), room.slug, "d", ip="10.2.0.2").status_code == 201
+
+
+# Polling ----------------------------------------------------------------------------------------
+
+
+def test_polling_is_limited_per_user(settings, api, make_user):
+    settings.PARLEY_RATE_POLL_USER = (3, 60)
+    ana = make_user("Ana")
+    client = api(ana)
+    for _ in range(3):
+        assert client.get("/api/events").status_code == 200
+    assert_limited(client.get("/api/events"))
+    assert api(make_user("Bob")).get("/api/events").status_code == 200
+
+
+def test_polling_is_limited_per_address(settings, api, make_user):
+    settings.PARLEY_RATE_POLL_IP = (2, 60)
+    ana, bob = api(make_user("Ana")), api(make_user("Bob"))
+    assert ana.client.get("/api/events", REMOTE_ADDR="10.3.0.1").status_code == 200
+    assert bob.client.get("/api/events", REMOTE_ADDR="10.3.0.1").status_code == 200
+    assert_limited(bob.client.get("/api/events", REMOTE_ADDR="10.3.0.1"))
+    assert bob.client.get("/api/events", REMOTE_ADDR="10.3.0.2").status_code == 200
+
+
+def test_the_sixth_concurrent_poll_of_a_user_is_refused(api, make_user):
+    ana, bob = make_user("Ana"), make_user("Bob")
+    client = api(ana)
+    slots = [ratelimit.poll_slot(ana.id) for _ in range(5)]
+    for slot in slots:  # five polls of Ana's are waiting in this process
+        slot.__enter__()
+    response = client.get("/api/events")
+    assert_limited(response, retry_after=ratelimit.POLL_BUSY_RETRY_AFTER)
+    assert api(bob).get("/api/events").status_code == 200
+    slots.pop().__exit__(None, None, None)
+    assert client.get("/api/events").status_code == 200
+    assert ratelimit._polls.open_count(ana.id) == 4  # the poll gave its slot back
+    for slot in slots:
+        slot.__exit__(None, None, None)
+    assert ratelimit._polls.open_count(ana.id) == 0
+
+
+def test_a_failing_poll_gives_its_slot_back(api, make_user):
+    ana = make_user("Ana")
+    client = api(ana)
+    for _ in range(10):
+        assert client.get("/api/events", {"cursor": "not-a-cursor"}).status_code == 400
+    assert ratelimit._polls.open_count(ana.id) == 0
+
+
+# Switches and addresses -------------------------------------------------------------------------
+
+
+def test_rate_limits_off_lets_everything_through(settings, make_user, api):
+    settings.PARLEY_RATE_LIMITS = False
+    settings.PARLEY_RATE_LOGIN_EMAIL = settings.PARLEY_RATE_LOGIN_IP = settings.PARLEY_RATE_POLL_USER = (1, 60)
+    ana = make_user("Ana")
+    for _ in range(5):
+        assert login(ana.email).status_code == 401
+    assert login(ana.email, PASSWORD).status_code == 200
+    slots = [ratelimit.poll_slot(ana.id) for _ in range(5)]
+    for slot in slots:
+        slot.__enter__()
+    assert api(ana).get("/api/events").status_code == 200
+    for slot in slots:
+        slot.__exit__(None, None, None)
+    assert not RateCounter.objects.exists()
+
+
+def test_the_environment_spells_limits_as_count_per_period(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import env_bool, env_rate
+
+    for value, expected in [("10/5m", (10, 300)), ("3/1h", (3, 3600)), ("7/30", (7, 30)), ("2/45s", (2, 45)), ("off", None)]:
+        monkeypatch.setenv("PARLEY_TEST_RATE", value)
+        assert env_rate("PARLEY_TEST_RATE", "1/1m") == expected
+    for bad in ("ten/5m", "10/", "10/xm", "0/1m"):
+        monkeypatch.setenv("PARLEY_TEST_RATE", bad)
+        with pytest.raises(ImproperlyConfigured):
+            env_rate("PARLEY_TEST_RATE", "1/1m")
+    monkeypatch.setenv("PARLEY_RATE_LIMITS", "off")
+    assert env_bool("PARLEY_RATE_LIMITS", default=True) is False
+
+
+def request_from(remote, forwarded=None):
+    from django.test import RequestFactory
+
+    extra = {"REMOTE_ADDR": remote}
+    if forwarded is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    return RequestFactory().get("/", **extra)
+
+
+def test_the_client_address_ignores_x_forwarded_for_unless_proxies_are_trusted(settings):
+    settings.PARLEY_TRUSTED_PROXIES = 0
+    assert ratelimit.client_ip(request_from("203.0.113.7", "1.2.3.4")) == "203.0.113.7"
+    settings.PARLEY_TRUSTED_PROXIES = 1
+    # The client wrote "1.2.3.4" itself; our proxy appended the address it really saw.
+    assert ratelimit.client_ip(request_from("127.0.0.1", "1.2.3.4, 198.51.100.9")) == "198.51.100.9"
+    assert ratelimit.client_ip(request_from("127.0.0.1")) == "127.0.0.1"
+    assert ratelimit.client_ip(request_from("127.0.0.1", "garbage")) == "127.0.0.1"
+    settings.PARLEY_TRUSTED_PROXIES = 2
+    assert ratelimit.client_ip(request_from("127.0.0.1", "1.2.3.4, 198.51.100.9, 10.0.0.2")) == "198.51.100.9"
+
+
+def test_an_ipv6_client_counts_as_its_slash_64(settings):
+    first = ratelimit.client_ip(request_from("2001:db8:1:2::1"))
+    assert first == ratelimit.client_ip(request_from("2001:db8:1:2:ffff::9")) == "2001:db8:1:2::/64"
+    assert ratelimit.client_ip(request_from("2001:db8:1:3::1")) != first
+    assert ratelimit.client_ip(request_from("::ffff:192.0.2.1")) == "192.0.2.1"
+
+
+def test_forwarded_addresses_are_counted_separately_behind_a_trusted_proxy(settings):
+    settings.PARLEY_TRUSTED_PROXIES = 1
+    settings.PARLEY_RATE_LOGIN_IP = (1, 60)
+    assert post("/api/auth/login", {"email": "a@example.com", "password": "x-x-x-x-1"},
+                ip="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1").status_code == 401
+    assert post("/api/auth/login", {"email": "a@example.com", "password": "x-x-x-x-1"},
+                ip="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.2").status_code == 401
+    assert_limited(post("/api/auth/login", {"email": "a@example.com", "password": "x-x-x-x-1"},
+                        ip="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.2"))
+
+
+# The shared counter ------------------------------------------------------------------------------
+
+
+def test_the_shared_counter_keeps_one_row_per_key_and_old_rows_are_pruned(settings, limits_on):
+    settings.PARLEY_RATE_SEND_USER = (5, 60)
+    now = limits_on["now"]
+    for _ in range(3):
+        ratelimit.check(ratelimit.SEND_USER, "user:1", now=now)
+    ratelimit.check(ratelimit.SEND_USER, "user:2", now=now)
+    assert sorted(RateCounter.objects.values_list("hits", flat=True)) == [1, 3]
+    assert RateCounter.objects.filter(key__contains="user").count() == 0  # keys are hashed
+    ratelimit.check(ratelimit.SEND_USER, "user:1", now=now + 60)  # a new window restarts the count
+    assert sorted(RateCounter.objects.values_list("hits", flat=True)) == [1, 1]
+    assert ratelimit.prune(now=now + 60) == 1  # user:2's window is over
+    assert RateCounter.objects.count() == 1
+
+
+def test_a_host_with_a_slow_clock_counts_in_the_current_window(settings, limits_on):
+    settings.PARLEY_RATE_SEND_USER = (2, 60)
+    now = limits_on["now"]
+    ratelimit.check(ratelimit.SEND_USER, "user:1", now=now + 60)
+    ratelimit.check(ratelimit.SEND_USER, "user:1", now=now + 59.9 - 10)  # the previous window, 0.1 s behind
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.check(ratelimit.SEND_USER, "user:1", now=now + 60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checks_from_many_connections_never_let_more_through(settings, limits_on):
+    """Twenty connections at once, limit eight: exactly eight pass (the UPSERT is atomic)."""
+    settings.PARLEY_RATE_SEND_USER = (8, 60)
+    barrier = threading.Barrier(20)
+
+    def attempt(_):
+        try:
+            barrier.wait(10)
+            ratelimit.check(ratelimit.SEND_USER, "user:race")
+            return True
+        except ratelimit.RateLimited:
+            return False
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    assert results.count(True) == 8
+    assert RateCounter.objects.get().hits == 20
+
+
+# Real servers ------------------------------------------------------------------------------------
+
+
+def login_live(base_url, email, password):
+    return Http(base_url).post("/api/auth/login", {"email": email, "password": password}, timeout=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.server
+def test_two_hosts_on_one_postgresql_share_the_login_limit(start_server, postgres_url):
+    """Two servers (two hosts, two workers each) count attempts in the same rows."""
+    env = {"PARLEY_RATE_LIMITS": "on", "PARLEY_RATE_LOGIN_EMAIL": "2/1h"}
+    hosts = [start_server(postgres_url, workers=2, **env), start_server(postgres_url, workers=2, **env)]
+    email = f"target-{time.monotonic_ns()}@example.com"
+    statuses = [login_live(hosts[n % 2].url, email, f"guess-{n}-xyz")[0] for n in range(5)]
+    # Counted per host, the third and fourth attempts would still be 401.
+    assert statuses == [401, 401, 429, 429, 429]
+
+
+@pytest.mark.server
+def test_a_real_server_refuses_the_sixth_waiting_poll(start_server, sqlite_url):
+    server = start_server(sqlite_url, PARLEY_RATE_LIMITS="on", PARLEY_POLL_CONCURRENCY=5)
+    ana = Http.signup(server.url, "Ana")
+    status, body = ana.get("/api/events")
+    assert status == 200
+    cursor = body["cursor"]
+    status, body = ana.post("/api/rooms", {"name": f"poll cap {time.monotonic_ns()}"})
+    assert status == 201
+    slug = body["room"]["slug"]
+    status, body = ana.get("/api/events?cursor=" + cursor)  # skip the room's own "created" event
+    cursor = body["cursor"]
+
+    def wait_for_events():
+        for _ in range(200):  # refused while the probe below holds a slot: try again
+            status, body = ana.get(f"/api/events?cursor={cursor}&timeout=20")
+            if status != 429:
+                return status, body
+            time.sleep(0.02)
+        return status, body
+
+    with ThreadPoolExecutor(5) as pool:
+        waiting = [pool.submit(wait_for_events) for _ in range(5)]
+        deadline = time.monotonic() + 10
+        status = None
+        while time.monotonic() < deadline:  # until five polls hold all of Ana's slots
+            status, body = ana.get(f"/api/events?cursor={cursor}&timeout=0")
+            if status == 429:
+                break
+            time.sleep(0.05)
+        assert status == 429, "the sixth poll was never refused"
+        assert body["error"]["code"] == "rate_limited"
+        started = time.monotonic()
+        assert ana.post(f"/api/rooms/{slug}/messages", {"body": "wake up"})[0] == 201
+        answers = [future.result(timeout=10) for future in waiting]
+    assert time.monotonic() - started < 5
+    assert all(status == 200 for status, _ in answers)
+    assert all(any(e["type"] == "message" for e in body["events"]) for _, body in answers)
+    assert ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200
