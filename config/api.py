@@ -10,6 +10,7 @@ import json
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, ValidationError
 from django.http import JsonResponse
+from django.http.request import RawPostDataException
 
 
 class ApiError(Exception):
@@ -91,12 +92,15 @@ def endpoint(*methods, auth=True):
 
 def read_json(request):
     """Return the request's JSON object body ({} when empty)."""
-    body = request.body
+    try:
+        body = request.body
+    except RawPostDataException:  # a multipart body, already parsed by the CSRF check
+        raise invalid("The body must be JSON.") from None
     if not body.strip():
         return {}
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise invalid("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise invalid("The body must be a JSON object.")
