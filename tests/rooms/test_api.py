@@ -779,6 +779,35 @@ def test_a_body_over_1_mb_is_json_413_and_stores_nothing(api, ana, room_factory)
     assert stored() == before
 
 
+def test_deeply_nested_json_is_400_not_500(api, ana, room_factory):
+    room = room_factory(ana, "Lobby")
+    deep = "[" * 100_000 + "]" * 100_000
+    invalid(lambda: api(ana).post("/api/rooms", raw=deep))
+    invalid(lambda: api(ana).post(f"/api/rooms/{room.slug}/messages", raw='{"body": ' + deep + "}"))
+
+
+@pytest.mark.parametrize("raw", [
+    '{"user_id": 9223372036854775808}', '{"user_id": 1e999}', '{"user_id": NaN}', '{"user_id": -Infinity}',
+    '{"user_id": ' + "9" * 5000 + "}",
+])
+def test_numbers_out_of_any_range_are_400_not_500(api, ana, room_factory, raw):
+    room = room_factory(ana, "Secret", is_private=True)
+    services.message_post(room=room, author=ana, body="one")
+    client = api(ana)
+    invalid(lambda: client.post("/api/dms", raw=raw))
+    invalid(lambda: client.post(f"/api/rooms/{room.slug}/invite", raw=raw))
+    invalid(lambda: client.post(f"/api/rooms/{room.slug}/read", raw=raw.replace("user_id", "message_id")))
+
+
+@pytest.mark.parametrize("slug", ["a%00b", "%C3%A9t%C3%A9", "%F0%9F%98%80", "a%20b", "x" * 500])
+def test_odd_characters_in_a_room_path_are_404_not_500(api, ana, slug):
+    client = api(ana)
+    not_found(lambda: client.get(f"/api/rooms/{slug}"))
+    not_found(lambda: client.get(f"/api/rooms/{slug}/messages"))
+    not_found(lambda: client.post(f"/api/rooms/{slug}/messages", {"body": "hi"}))
+    not_found(lambda: client.post(f"/api/rooms/{slug}/join"))
+
+
 def test_thousands_of_query_fields_are_json_400(api, ana, room_factory):
     room = room_factory(ana, "Lobby")
     query = "&".join(f"f{i}=1" for i in range(2000))

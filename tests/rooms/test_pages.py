@@ -210,8 +210,10 @@ def test_room_page_of_a_dm_is_404_for_a_third_user(ana, bob, make_user):
     assert browser(bob).get(f"/rooms/{room.slug}/").status_code == 200
 
 
-def test_room_page_of_an_unknown_room_is_404(ana):
-    assert browser(ana).get("/rooms/no-such-room/").status_code == 404
+@pytest.mark.parametrize("slug", ["no-such-room", "a%00b", "%C3%A9t%C3%A9"])
+def test_room_page_of_an_unknown_room_is_404(ana, slug):
+    assert browser(ana).get(f"/rooms/{slug}/").status_code == 404
+    assert browser(ana).post(f"/rooms/{slug}/join").status_code == 404
 
 
 def test_room_page_of_a_public_room_i_am_not_in_sends_me_to_join(ana, bob, room_factory):

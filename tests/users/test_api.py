@@ -330,6 +330,18 @@ def test_a_session_logout_needs_the_csrf_header(make_user):
     assert client.get("/api/me").status_code == 200
 
 
+def test_a_session_post_of_a_form_instead_of_json_is_400_not_500(make_user, room_factory):
+    ana = make_user()
+    room = room_factory(ana, "Lobby")
+    client = session_client(ana)
+    token = client.cookies["csrftoken"].value
+    path = f"/api/rooms/{room.slug}/messages"
+    error_of(client.post(path, {"body": "multipart"}, HTTP_X_CSRFTOKEN=token), 400, "invalid")
+    error_of(client.post(path, "body=x", content_type="application/x-www-form-urlencoded", HTTP_X_CSRFTOKEN=token),
+             400, "invalid")
+    assert not room.messages.exists()
+
+
 def test_a_token_post_needs_no_csrf(make_user):
     ana = make_user()
     token = login(ana.email).json()["token"]
