@@ -152,15 +152,19 @@ def test_room_slugs_are_unique_when_names_slugify_alike(api, ana):
         assert client.get(f"/api/rooms/{slug}").status_code == 200
 
 
-@pytest.mark.parametrize("data", [
+BAD_ROOMS = [
     {}, {"name": None}, {"name": 5}, {"name": True}, {"name": ["general"]}, {"name": {"x": 1}},
     {"name": ""}, {"name": "   "}, {"name": "a" * 81}, {"name": "a\x00b"},
     {"name": "ok", "topic": 5}, {"name": "ok", "topic": "t" * 301}, {"name": "ok", "topic": ["x"]},
     {"name": "ok", "is_private": "false"}, {"name": "ok", "is_private": 0}, {"name": "ok", "is_private": "true"},
     {"name": "ok", "is_ephemeral": 1}, {"name": "ok", "is_ephemeral": "no"},
-])
-def test_create_room_refuses_bad_input(api, ana, data):
-    invalid(lambda: api(ana).post("/api/rooms", data))
+]
+
+
+def test_create_room_refuses_bad_input(api, ana):
+    client = api(ana)
+    for data in BAD_ROOMS:
+        invalid(lambda: client.post("/api/rooms", data))
 
 
 def test_create_room_name_of_80_characters_is_fine_and_81_too_long(api, ana):
@@ -498,14 +502,18 @@ def test_a_nul_byte_or_a_lone_surrogate_is_400_not_500(api, ana, room_factory, r
     invalid(lambda: api(ana).post(f"/api/rooms/{room.slug}/messages", raw=raw))
 
 
-@pytest.mark.parametrize("data", [
+BAD_MESSAGES = [
     {}, {"body": None}, {"body": 5}, {"body": True}, {"body": ["hi"]}, {"body": {"text": "hi"}},
     {"body": "hi", "client_id": 5}, {"body": "hi", "client_id": True}, {"body": "hi", "client_id": ["a"]},
     {"body": "hi", "client_id": "x" * 65}, {"body": "hi", "client_id": "a\x00"},
-])
-def test_post_message_refuses_bad_input(api, ana, room_factory, data):
+]
+
+
+def test_post_message_refuses_bad_input(api, ana, room_factory):
     room = room_factory(ana, "Lobby")
-    invalid(lambda: api(ana).post(f"/api/rooms/{room.slug}/messages", data))
+    client = api(ana)
+    for data in BAD_MESSAGES:
+        invalid(lambda: client.post(f"/api/rooms/{room.slug}/messages", data))
 
 
 @pytest.mark.parametrize("raw", ["{", "[]", '"hi"', "3", '{"body": "hi"', b"\xff"])
@@ -617,12 +625,13 @@ def test_history_of_an_empty_room(api, ana, room_factory):
 
 
 @pytest.mark.parametrize("name", ["limit", "before"])
-@pytest.mark.parametrize("value", ["abc", "1.5", "-1", "0", "--5", "+5", " 5", "5 ", "1e3", "\u0661\u0662", "9" * 30, "0x10", "true"])
-def test_history_refuses_bad_numbers(api, ana, room_factory, name, value):
+def test_history_refuses_bad_numbers(api, ana, room_factory, name):
     room = room_factory(ana, "Lobby")
     fill(room, ana, 1)
-    error = invalid(lambda: api(ana).get(f"/api/rooms/{room.slug}/messages", {name: value}))
-    assert name in error["fields"]
+    client = api(ana)
+    for value in ("abc", "1.5", "-1", "0", "--5", "+5", " 5", "5 ", "1e3", "\u0661\u0662", "9" * 30, "0x10", "true"):
+        error = invalid(lambda: client.get(f"/api/rooms/{room.slug}/messages", {name: value}))
+        assert name in error["fields"], value
 
 
 def test_history_of_an_unknown_room_is_404(api, ana):

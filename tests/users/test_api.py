@@ -101,10 +101,10 @@ def test_register_refuses_a_malformed_email():
 
 
 @pytest.mark.parametrize("field", ["email", "password", "first_name", "last_name"])
-@pytest.mark.parametrize("value", [12, 1.5, True, False, [], ["a"], {"a": 1}])
-def test_register_refuses_wrong_types(field, value):
-    error = error_of(register({**GOOD, field: value}), 400, "invalid")
-    assert field in error["fields"]
+def test_register_refuses_wrong_types(field):
+    for value in (12, 1.5, True, False, [], ["a"], {"a": 1}):
+        error = error_of(register({**GOOD, field: value}), 400, "invalid")
+        assert field in error["fields"], value
     assert not User.objects.exists()
 
 
