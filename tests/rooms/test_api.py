@@ -861,3 +861,44 @@ def test_healthz_needs_no_auth_and_says_ok(db):
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+# Query counts on the hot endpoints --------------------------------------------------------------------
+
+
+def queries_for(client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured)
+
+
+def test_room_list_queries_do_not_grow_with_rooms_or_members(api, ana, make_user, room_factory):
+    others = [make_user() for _ in range(3)]
+    client = api(ana)
+    room_factory(ana, "First")
+    services.dm_open(user=ana, other=others[0])
+    few = queries_for(client, "/api/rooms")
+    for i in range(6):
+        room = room_factory(ana, f"Room {i}")
+        for other in others:
+            services.room_join(room=room, user=other)
+        services.message_post(room=room, author=others[0], body="hi")
+    for other in others[1:]:
+        services.dm_open(user=ana, other=other)
+    assert queries_for(client, "/api/rooms") == few
+
+
+def test_history_and_detail_queries_do_not_grow_with_messages_or_members(api, ana, make_user, room_factory):
+    room = room_factory(ana, "Lobby")
+    client = api(ana)
+    fill(room, ana, 2)
+    history, detail = queries_for(client, f"/api/rooms/{room.slug}/messages"), queries_for(client, f"/api/rooms/{room.slug}")
+    for _ in range(5):
+        other = make_user()
+        services.room_join(room=room, user=other)
+        services.message_post(room=room, author=other, body="hello")
+    assert queries_for(client, f"/api/rooms/{room.slug}/messages") == history
+    assert queries_for(client, f"/api/rooms/{room.slug}") == detail
