@@ -7,10 +7,21 @@ as a string or a boolean sent as "false" is refused, never converted.
 """
 import functools
 import json
+import logging
+import sys
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, ValidationError
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
+
+log = logging.getLogger(__name__)
+
+# A lost or refused database connection (PostgreSQL restarting, a network cut)
+# is an outage, not a bug: answer 503 with Retry-After so clients back off and
+# come back, and let Django drop the broken connection at the end of the request.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 2
 
 
 class ApiError(Exception):
@@ -42,6 +53,20 @@ def error_response(status, code, message, fields=None, headers=None):
     response = JsonResponse({"error": error}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def unavailable(request, error):
+    """Answer a request that the database could not serve: 503, JSON under /api/."""
+    log.warning("Database unavailable for %s %s: %s", request.method, request.path, str(error).strip())
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if wants_json(request):
+        return error_response(503, "unavailable", "The database is not reachable; try again shortly.",
+                              headers=headers)
+    response = HttpResponse("Parley is briefly unavailable; try again in a moment.\n", status=503,
+                            content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = headers["Retry-After"]
     response["Cache-Control"] = "no-store"
     return response
 
@@ -84,6 +109,8 @@ def endpoint(*methods, auth=True):
                 return error_response(413, "too_large", "The request body is too large.")
             except (TooManyFieldsSent, SuspiciousOperation) as error:
                 return error_response(400, "invalid", str(error) or "Bad request.")
+            except DATABASE_DOWN as error:
+                return unavailable(request, error)
 
         return wrapper
 
@@ -217,6 +244,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this inside its `except`, so the exception is at hand: a
+    # database outage met in a middleware (token or session lookup) is a 503 too.
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_DOWN):
+        return unavailable(request, error)
     if wants_json(request):
         return error_response(500, "server_error", "Something went wrong on our side.")
     from django.views.defaults import server_error
