@@ -237,3 +237,13 @@ PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
 PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
 # The rate counter table lives in the "config" app (config/models.py).
 INSTALLED_APPS = [*INSTALLED_APPS, "config"]
+
+# Long polling needs a server that holds thousands of waiting requests cheaply:
+# gunicorn's gevent worker (config/gunicorn.py). "auto" lets config/wsgi.py
+# decide once per process: long when gevent has patched sockets, else "short",
+# where a poll waits at most PARLEY_SHORT_POLL_SECONDS so that plain sync
+# workers (or runserver) are not all tied up by waiting clients.
+PARLEY_POLL_MODE = os.environ.get("PARLEY_POLL_MODE", "auto") or "auto"
+if PARLEY_POLL_MODE not in ("auto", "long", "short"):
+    raise ImproperlyConfigured(f"PARLEY_POLL_MODE must be auto, long or short, not {PARLEY_POLL_MODE!r}")
+PARLEY_SHORT_POLL_SECONDS = env_int("PARLEY_SHORT_POLL_SECONDS", 1)

@@ -169,6 +169,8 @@ def events_view(request):
     """The long poll: everything for all of the user's rooms after the cursor."""
     timeout = query_int(request, "timeout", default=settings.PARLEY_POLL_TIMEOUT_DEFAULT, minimum=0)
     timeout = min(timeout, settings.PARLEY_POLL_TIMEOUT_MAX)
+    if settings.PARLEY_POLL_MODE == "short":  # no gevent: a waiting poll would hold a whole worker (config/wsgi.py)
+        timeout = min(timeout, settings.PARLEY_SHORT_POLL_SECONDS)
     raw = request.GET.get("cursor", "")
     presence.seen(request.user)
     head, pruned = events.stream_state()
