@@ -10,6 +10,11 @@
   within 55 s by themselves.
 - Apps are not preloaded, so gevent's monkey patching happens in each worker
   before Django imports anything that uses sockets or threads.
+- PARLEY_STATS_SECONDS=N (off by default): each worker logs a "parley-stats"
+  line every N seconds (waiting polls, greenlets, fds, RSS; config/worker.py).
+- Another worker class can be forced without editing this file, e.g.
+  GUNICORN_CMD_ARGS="--worker-class sync": polls then answer within a second
+  (short-poll mode, config/wsgi.py) instead of tying up the sync workers.
 """
 import multiprocessing
 import os
@@ -30,6 +35,7 @@ preload_app = False
 _database_url = os.environ.get("DATABASE_URL", "")
 _sqlite = not _database_url or _database_url.startswith("sqlite")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1" if _sqlite else str(multiprocessing.cpu_count())))
+_stats_seconds = float(os.environ.get("PARLEY_STATS_SECONDS") or 0)
 
 
 def on_starting(server):
@@ -40,3 +46,9 @@ def on_starting(server):
             "PostgreSQL database to run several workers or hosts, or unset WEB_CONCURRENCY."
         )
 
+
+def post_worker_init(worker):
+    if _stats_seconds > 0:
+        from config.worker import log_stats_every
+
+        log_stats_every(_stats_seconds)

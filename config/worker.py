@@ -1,5 +1,14 @@
-"""gunicorn's gevent worker, answering waiting polls at once when told to stop."""
+"""gunicorn's gevent worker, answering waiting polls at once when told to stop.
+
+Also the optional stats line (PARLEY_STATS_SECONDS, started from config/gunicorn.py):
+one log line per worker every few seconds with what a leak would show first:
+waiting polls, greenlets, open file descriptors and resident memory.
+"""
+import gc
+import os
 import sys
+import threading
+import time
 
 import gevent
 
@@ -20,3 +29,39 @@ def release_polls():
     events = sys.modules.get("rooms.events")
     if events is not None and hasattr(events, "hub"):
         events.hub.release_all()
+
+
+# Stats ------------------------------------------------------------------------
+
+
+def process_stats():
+    """Return this process's waiting polls, greenlets, open fds and RSS (KiB), cheaply enough for seconds apart."""
+    events = sys.modules.get("rooms.events")
+    waiting = events.hub.waiter_count if events is not None and hasattr(events, "hub") else 0
+    greenlets = None
+    if "greenlet" in sys.modules:
+        from greenlet import greenlet
+
+        greenlets = sum(1 for obj in gc.get_objects() if isinstance(obj, greenlet))
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+        with open("/proc/self/statm") as statm:
+            rss_kib = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except OSError:  # not Linux
+        fds = rss_kib = None
+    return {"waiting": waiting, "greenlets": greenlets, "fds": fds, "rss_kib": rss_kib}
+
+
+def log_stats_every(seconds):
+    """Log process_stats() every `seconds`, forever, in a daemon thread (a greenlet under gevent)."""
+
+    def loop():
+        while True:
+            stats = process_stats()
+            # print, not logging: gunicorn's error log is this process's stderr, and the
+            # line must appear whatever LOG_LEVEL or Django's logging config say.
+            print("parley-stats pid=%d %s" % (os.getpid(), " ".join(f"{k}={v}" for k, v in stats.items())),
+                  file=sys.stderr, flush=True)
+            time.sleep(seconds)
+
+    threading.Thread(target=loop, name="parley-stats", daemon=True).start()

@@ -205,6 +205,11 @@ class Hub:
             waiter.event.set()
 
     @property
+    def waiter_count(self):
+        """How many polls wait in this process now (the worker's stats line, config/worker.py)."""
+        return len(self._waiters) if self._pid == os.getpid() else 0
+
+    @property
     def waiting_user_ids(self):
         self._ensure_started()
         with self._lock:
