@@ -1,5 +1,5 @@
 """Reads about rooms and messages, shaped for the views."""
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from users.models import User
@@ -10,8 +10,9 @@ from .models import Membership, Message, Room
 def rooms_for(user):
     """Public rooms and the user's rooms, with is_member, member_count and unread_count."""
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    # Unread: others' messages after the user's read mark (no mark, not a member: none).
     unread = (
-        Message.objects.filter(room=OuterRef("pk"), id__gt=Subquery(mine.values("last_read_message_id")[:1]))
+        Message.objects.filter(room=OuterRef("pk"), id__gt=OuterRef("last_read"))
         .exclude(author=user)
         .order_by()
         .values("room")
@@ -19,15 +20,18 @@ def rooms_for(user):
         .values("n")
     )
     members = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
+    # Only a DM's two members are serialised (dm_users); a big public room's are never loaded.
+    dm_members = Membership.objects.filter(room__kind=Room.DM).select_related("user").order_by("user_id")
     return (
         Room.objects.visible_to(user)
         .select_related("created_by")
         .annotate(
             is_member=Exists(mine),
+            last_read=Subquery(mine.values("last_read_message_id")[:1]),
             member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
             unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
         )
-        .prefetch_related("memberships__user")
+        .prefetch_related(Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
         .order_by("kind", "name")
     )
 

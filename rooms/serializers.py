@@ -35,8 +35,15 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
     if is_member is not None:
         data["is_member"] = bool(is_member)
     if room.is_dm:
-        data["dm_users"] = dm_users if dm_users is not None else [user_ref(m.user) for m in room.memberships.all()]
+        data["dm_users"] = dm_users if dm_users is not None else _dm_users(room)
     return data
+
+
+def _dm_users(room):
+    memberships = getattr(room, "dm_memberships", None)  # prefetched by selectors.rooms_for
+    if memberships is None:
+        memberships = room.memberships.select_related("user").order_by("user_id")
+    return [user_ref(m.user) for m in memberships]
 
 
 def _member_count(room, given):
