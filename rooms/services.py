@@ -4,11 +4,12 @@ Each write takes its stream position first (rooms/events.py), so that writes
 are serialised in the order their events will be read, then stores the rows
 and the event in the same transaction.
 """
-import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from users.serializers import user_ref
@@ -105,6 +106,7 @@ def dm_open(*, user, other) -> tuple[Room, bool]:
     key = f"{low}-{high}"
     room = Room.objects.filter(dm_key=key).first()
     if room:
+        _dm_rejoin(room, user, other)
         return room, False
     try:
         with transaction.atomic():
@@ -121,14 +123,45 @@ def dm_open(*, user, other) -> tuple[Room, bool]:
     return room, True
 
 
+def _dm_rejoin(room, user, other):
+    """Bring back whichever of the two left the DM: it stays their one room."""
+    if Membership.objects.filter(room=room).count() == 2:
+        return
+    for person, action in ((user, "joined"), (other, "invited")):
+        with transaction.atomic():
+            position = events.take_position()
+            _, created = Membership.objects.get_or_create(room=room, user=person)
+            if created:
+                _room_event(position, room, action, person, by=user if person != user else None)
+            else:
+                transaction.set_rollback(True)
+
+
 def _room_event(position, room, action, user, *, by=None):
-    data = {"type": "room", "room": room.slug, "action": action, "user": user_ref(user), "data": room_to_dict(room)}
+    data = {"type": "room", "room": room.slug, "action": action, "user": user_ref(user), "data": _shared_room_dict(room)}
     if by is not None:
         data["by"] = user_ref(by)
     events.append(
         position=position, type=Event.ROOM, room=room, subject=user, data=data,
         is_public=(action == "created" and room.kind == Room.ROOM and not room.is_private),
     )
+
+
+def _shared_room_dict(room):
+    """The room as every recipient of an event may see it: no one viewer's numbers.
+
+    Views pass rooms annotated for the acting user (is_member, unread_count, a
+    member_count from before the change); an event goes to everyone, so it
+    carries the count as of this write, no is_member, and no unread messages
+    (each client keeps or refetches its own).
+    """
+    dm_users = None
+    if room.is_dm:
+        dm_users = [user_ref(m.user) for m in room.memberships.select_related("user").order_by("user_id")]
+    data = room_to_dict(room, member_count=Membership.objects.filter(room=room).count(), dm_users=dm_users)
+    data.pop("is_member", None)
+    data["unread_count"] = 0
+    return data
 
 
 def _clean_name(name):
@@ -192,20 +225,38 @@ def _message_by_client_id(room, author, client_id):
     return Message.objects.with_refs().filter(room=room, author=author, client_id=client_id).first()
 
 
-def typing_notify(*, room: Room, user) -> None:
-    """Tell the room's members the user is typing; at most one event per 2 s per user and room."""
+def typing_notify(*, room: Room, user, now=None) -> bool:
+    """Tell the room's members the user is typing; return False if throttled.
+
+    At most one event per TYPING_MIN_INTERVAL per user and room, across every
+    process: the memory check spares most repeats a query, and the database
+    check, made while holding the stream position (so writers are serialised),
+    is the rule. Typing is never stored for long (retention.purge_transient).
+    """
+    now = now or timezone.now()
+    interval = timedelta(seconds=TYPING_MIN_INTERVAL)
     key = (room.id, user.id)
-    now = time.monotonic()
-    if now - _last_typing.get(key, -TYPING_MIN_INTERVAL) < TYPING_MIN_INTERVAL:
-        return
-    _last_typing[key] = now
+    last = _last_typing.get(key)
+    if last is not None and timedelta(0) <= now - last < interval:
+        return False
     if len(_last_typing) > 10_000:
         _last_typing.clear()
     with transaction.atomic():
+        position = events.take_position()
+        recent = Event.objects.filter(
+            type=Event.TYPING, room=room, subject=user, created_at__gt=now - interval, created_at__lte=now,
+        )
+        last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+        if last is not None:
+            transaction.set_rollback(True)  # hand the position back: no gap in the stream
+            _last_typing[key] = last
+            return False
         events.append(
-            position=events.take_position(), type=Event.TYPING, room=room,
+            position=position, type=Event.TYPING, room=room, subject=user,
             data={"type": "typing", "room": room.slug, "user": user_ref(user)},
         )
+    _last_typing[key] = now
+    return True
 
 
 def room_mark_read(*, room: Room, user, message_id: int) -> bool:
