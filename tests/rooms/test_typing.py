@@ -1,0 +1,85 @@
+"""Typing indicators (issue 4): members only, throttled on the server, purged after a minute."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from rooms import retention, services
+from rooms.models import Event
+
+from .test_social import feed, polls_keep_the_test_transaction  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pair(make_user, room_factory):
+    ana, ben, eve = make_user("Ana"), make_user("Ben"), make_user("Eve")
+    room = room_factory(ana, "typing", is_private=True)
+    services.room_invite(room=room, inviter=ana, invitee=ben)
+    return ana, ben, eve, room
+
+
+def typists(events):
+    return [(e["room"], e["user"]["id"]) for e in events if e["type"] == "typing"]
+
+
+def test_typing_reaches_members_at_most_once_per_two_seconds_per_user_and_room(api, pair, feed, room_factory):
+    ana, ben, eve, room = pair
+    other = room_factory(ana, "other", is_private=True)
+    services.room_invite(room=other, inviter=ana, invitee=ben)
+    ben_feed, eve_feed = feed(ben), feed(eve)
+    eve_feed.take()
+
+    for _ in range(5):
+        assert api(ana).post(f"/api/rooms/{room.slug}/typing").status_code == 204
+    api(ana).post(f"/api/rooms/{other.slug}/typing")
+    api(ben).post(f"/api/rooms/{room.slug}/typing")
+    assert typists(ben_feed.take()) == [(room.slug, ana.id), (other.slug, ana.id), (room.slug, ben.id)]
+    assert eve_feed.take() == []
+
+    # The throttle is in the database too, so a second worker process holds it as well.
+    services._last_typing.clear()
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    assert typists(ben_feed.take()) == []
+
+    sent_at = Event.objects.filter(type=Event.TYPING, room=room, subject=ana).get().created_at
+    assert services.typing_notify(room=room, user=ana, now=sent_at + timedelta(seconds=1.9)) is False
+    assert services.typing_notify(room=room, user=ana, now=sent_at + timedelta(seconds=2.1)) is True
+    assert services.typing_notify(room=room, user=ana, now=sent_at + timedelta(seconds=2.2)) is False
+    assert typists(ben_feed.take()) == [(room.slug, ana.id)]
+    assert eve_feed.take() == []
+
+
+def test_non_members_cannot_type(api, pair, room_factory):
+    ana, _, eve, room = pair
+    public = room_factory(ana, "public")
+    assert api(eve).post(f"/api/rooms/{room.slug}/typing").status_code == 404
+    assert api(eve).post(f"/api/rooms/{public.slug}/typing").status_code == 403
+    assert not Event.objects.filter(type=Event.TYPING, subject=eve).exists()
+
+
+def test_typing_events_are_purged_after_a_minute_and_cursors_stay_valid(api, pair, feed):
+    ana, ben, _, room = pair
+    ben_feed = feed(ben)
+    ben_feed.take()
+    message_id = api(ana).post(f"/api/rooms/{room.slug}/messages", {"body": "hi"}).json()["message"]["id"]
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    api(ben).post(f"/api/rooms/{room.slug}/typing")
+    api(ben).post(f"/api/rooms/{room.slug}/read", {"message_id": message_id})
+    assert Event.objects.filter(type=Event.TYPING).count() == 2
+
+    retention.purge_transient(now=timezone.now() + timedelta(seconds=30))
+    assert Event.objects.filter(type=Event.TYPING).count() == 2
+    retention.purge_transient(now=timezone.now() + timedelta(seconds=61))
+    assert Event.objects.filter(type=Event.TYPING).count() == 0
+    assert Event.objects.filter(type=Event.MESSAGE).count() == 1
+    assert Event.objects.filter(type=Event.RECEIPT).count() == 1
+
+    # Typing is best-effort: a client whose cursor predates the purge is not sent back to history.
+    fresh = feed(ben)
+    fresh.cursor = ben_feed.cursor
+    from rooms.events import hub
+
+    hub.reset()  # a process that starts now reads the stored events, not its buffer
+    assert [e["type"] for e in fresh.take() if e["type"] != "presence"] == ["message", "receipt"]
