@@ -23,7 +23,9 @@ from multiprocessing.connection import wait as wait_pipes
 from pathlib import Path
 
 from . import load, report
-from .server import ROOT, Sampler, Server, create_database, drop_database, migrate, postmaster_pid
+from .server import (
+    ROOT, Sampler, Server, create_database, drop_database, migrate, postmaster_pid, wait_for_quiet,
+)
 
 PRESETS = {
     # 10,000 idle pollers: memory and CPU per waiting client.
@@ -59,10 +61,15 @@ def parse_args(argv):
     parser.add_argument("--procs", type=int, default=1, help="load-generator processes (clients are split)")
     parser.add_argument("--setup", choices=("bulk", "api"), default="bulk",
                         help="make users through Django in bulk (default) or register+login through the API")
+    parser.add_argument("--cold-presence", action="store_true",
+                        help="bulk setup: start users offline, so each first poll writes an 'online' event "
+                        "(default: online, as when clients reconnect after a restart)")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server (repeatable)")
     parser.add_argument("--profile", metavar="DIR", help="py-spy record every worker during the window into DIR")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS",
+                        help="first wait up to this long for the machine to be idle (other processes < 0.3 cores)")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database it created")
     args = parser.parse_args(argv)
     for name, value in PRESETS[args.preset].items():
@@ -134,7 +141,7 @@ def seed_bulk(database_url, args, run_id, workdir):
     out = Path(workdir) / "seed.json"
     subprocess.run(
         [sys.executable, "-m", "bench.seed", "--users", str(args.clients), "--rooms", str(args.rooms),
-         "--prefix", run_id, "--out", str(out)],
+         "--prefix", run_id, "--out", str(out)] + (["--offline"] if args.cold_presence else []),
         cwd=ROOT, check=True,
         env={**os.environ, "DATABASE_URL": database_url, "PARLEY_BACKGROUND_THREADS": "off",
              "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"},
@@ -204,6 +211,14 @@ def warm_up(server, tokens):
 
 
 def main(argv=None):
+    try:
+        return run(argv)
+    except RuntimeError as error:
+        print(f"\nbench aborted: {error}", file=sys.stderr, flush=True)
+        return 2
+
+
+def run(argv=None):
     args = parse_args(argv)
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     run_id = f"b{uuid.uuid4().hex[:8]}"
@@ -214,6 +229,7 @@ def main(argv=None):
     created = None
     log = lambda text: print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)  # noqa: E731
     try:
+        quiet_before = wait_for_quiet(args.quiet_wait, log=log) if args.quiet_wait > 0 else None
         if args.database_url:
             database_url = args.database_url
             database = database_url.rsplit("/", 1)[1].split("?")[0]
@@ -256,7 +272,7 @@ def main(argv=None):
         configs = [{
             "host": "127.0.0.1", "port": server.port, "run_id": run_id, "poll_timeout": args.timeout,
             "ramp_rate": args.ramp_rate / procs, "clients": [], "senders": [],
-            "ready_timeout": args.clients / args.ramp_rate + 120,
+            "ready_timeout": args.clients / args.ramp_rate + 60,
         } for _ in range(procs)]
         for index, user in enumerate(users):
             configs[index % procs]["clients"].append((index, user))
@@ -275,7 +291,11 @@ def main(argv=None):
         readies = gather(pipes, "ready", args.clients / args.ramp_rate + 180)
         ramp_seconds = time.time() - ramp_start
         cpu_after_ramp = sampler.cpu_snapshot()
-        log(f"all {args.clients} clients polling after {ramp_seconds:.1f}s; settling {args.settle:.0f}s")
+        with_cursor = sum(r[0]["with_cursor"] for r in readies)
+        if with_cursor < args.clients:
+            log(f"WARNING: only {with_cursor} of {args.clients} clients got a cursor within the ramp timeout; "
+                f"going on (the report shows it)")
+        log(f"{with_cursor} clients polling after {ramp_seconds:.1f}s; settling {args.settle:.0f}s")
         time.sleep(args.settle)
         rss_after_ramp, pss_after_ramp = sampler.memory_now(settle=1.0)
 
@@ -314,7 +334,7 @@ def main(argv=None):
             pss_after_ramp=pss_after_ramp, cpu_before_ramp=cpu_before_ramp, cpu_after_ramp=cpu_after_ramp,
             cpu_start=cpu_start, cpu_end=cpu_end, cpu_final=cpu_final, send_start=send_start, send_end=send_end,
             sends_done=sends_done, sent=sent, dones=dones, server_log=server.log_path,
-            profile_dir=args.profile, target=TARGETS[args.preset],
+            profile_dir=args.profile, target=TARGETS[args.preset], quiet_before=quiet_before,
         )
         print(report.table(result), flush=True)
         if args.json:

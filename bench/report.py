@@ -29,7 +29,7 @@ def spread(values):
 
 def build(*, args, command, machine, code, setup, per_room, readies, ramp_seconds, sampler, rss_before, pss_before,
           rss_after_ramp, pss_after_ramp, cpu_before_ramp, cpu_after_ramp, cpu_start, cpu_end, cpu_final,
-          send_start, send_end, sends_done, sent, dones, server_log, profile_dir, target):
+          send_start, send_end, sends_done, sent, dones, server_log, profile_dir, target, quiet_before=None):
     window = send_end - send_start
     delays, recv_times = array("d"), array("d")
     counts = {}
@@ -45,7 +45,6 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
         loadgen_cpu_window += done["cpu"]["send_window"]
         for key, value in done["counts"].items():
             counts[key] = counts.get(key, 0) + value
-    finished = max((done["finished"] for done in dones), default=sends_done)
 
     confirmed = [r for r in sent if r["id"] is not None]
     expected_copies = sum(per_room.get(r["room"], 0) for r in confirmed)
@@ -87,12 +86,16 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
     keeps_up = bool(confirmed) and backlog_at_end <= max(offered_per_second, 1) and drain <= 2.0 and lost == 0
 
     server_cpu_window = cpu_end[0] - cpu_start[0]
+    machine_busy_window = cpu_end[2] - cpu_start[2]
     postgres_cpu_window = (cpu_end[1] - cpu_start[1]) if cpu_start[1] is not None else None
     clients = args.clients
     memory_per_client = (sampler.peak_rss - rss_before) / clients
     latencies = [r["latency"] * 1000 for r in confirmed if "latency" in r]
     lags = [max(0.0, r["lag"]) * 1000 for r in sent]
-    polls = counts.get("polls", 0)
+    window_counts = _sum_counts(done.get("window_counts", {}) for done in dones)
+    polls = window_counts.get("polls", 0)
+    with_cursor = sum(r["with_cursor"] for r in readies)
+    failing_at_end = sum(done.get("failing_at_window_end", 0) for done in dones)
 
     result = {
         "preset": args.preset,
@@ -104,11 +107,13 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "clients": clients, "rooms": args.rooms, "senders": args.senders, "rate": args.rate,
             "duration": args.duration, "workers": args.workers, "poll_timeout": args.timeout,
             "grace": args.grace, "settle": args.settle, "ramp_rate": args.ramp_rate, "procs": args.procs,
-            "setup": setup["setup"], "server_env": args.server_env,
+            "setup": setup["setup"], "server_env": args.server_env, "cold_presence": args.cold_presence,
         },
         "setup_seconds": setup["seconds"],
         "ramp": {
             "seconds": round(ramp_seconds, 1),
+            "clients_with_cursor": with_cursor,
+            "clients_failing_at_window_end": failing_at_end,
             "server_cpu_seconds": round(cpu_after_ramp[0] - cpu_before_ramp[0], 2),
             "postgres_cpu_seconds": round(cpu_after_ramp[1] - cpu_before_ramp[1], 2) if cpu_before_ramp[1] is not None else None,
         },
@@ -140,12 +145,13 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
         },
         "polls": {
             "answered": polls,
-            "per_second": round(polls / (finished - send_start), 1) if finished > send_start else None,
-            "with_events": counts.get("poll_answers_with_events", 0),
-            "empty": counts.get("poll_answers_empty", 0),
-            "errors": counts.get("poll_errors", 0),
-            "cursor_expired": counts.get("cursor_expired", 0),
-            "detail": {k: v for k, v in sorted(counts.items()) if ":" in k or k.startswith("foreign")},
+            "per_second": round(polls / window, 1) if window else None,
+            "with_events": window_counts.get("poll_answers_with_events", 0),
+            "empty": window_counts.get("poll_answers_empty", 0),
+            "errors": window_counts.get("poll_errors", 0),
+            "cursor_expired": window_counts.get("cursor_expired", 0),
+            "detail": {k: v for k, v in sorted(window_counts.items()) if ":" in k or k.startswith("foreign")},
+            "whole_run": counts,
         },
         "server": {
             "workers": args.workers,
@@ -168,17 +174,33 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "cpu_seconds_window": round(postgres_cpu_window, 2) if postgres_cpu_window is not None else None,
             "cpu_cores_window": round(postgres_cpu_window / window, 3) if postgres_cpu_window is not None and window else None,
         },
+        "machine_load": {
+            "other_processes_cores_before": round(quiet_before, 2) if quiet_before is not None else None,
+            "busy_cores_window": round(machine_busy_window / window, 3) if window else None,
+            # Everything but the server, the load generator and PostgreSQL (which is counted whole: see server.py).
+            "other_cores_window": round((machine_busy_window - server_cpu_window - loadgen_cpu_window
+                                         - (postgres_cpu_window or 0)) / window, 3) if window else None,
+        },
         "loadgen": {
             "procs": len(dones),
             "cpu_seconds_total": round(loadgen_cpu, 2),
             "cpu_seconds_window": round(loadgen_cpu_window, 2),
             "cpu_cores_window": round(loadgen_cpu_window / window, 3) if window else None,
-            "ramp": readies,
+            "ramp": [{k: v for k, v in r.items() if k != "counts"} for r in readies],
         },
+        "ramp_counts": _sum_counts(r.get("counts", {}) for r in readies),
         "profile_dir": profile_dir,
     }
     result["verdict"] = verdict(result)
     return result
+
+
+def _sum_counts(dicts):
+    total = {}
+    for counts in dicts:
+        for key, value in counts.items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def _log_errors(path):
@@ -192,6 +214,10 @@ def _log_errors(path):
 def verdict(result):
     preset, checks = result["preset"], []
     delivery, server = result["delivery"], result["server"]
+    ramp = result["ramp"]
+    checks.append((f"all {result['config']['clients']} clients polling",
+                   ramp["clients_with_cursor"] == result["config"]["clients"] and ramp["clients_failing_at_window_end"] == 0,
+                   f"{ramp['clients_with_cursor']} got a cursor; {ramp['clients_failing_at_window_end']} failing at window end"))
     if preset == "idle":
         checks.append(("memory per client < 30 KB", server["memory_per_client_kb"] < 30,
                        f"{server['memory_per_client_kb']} KB"))
@@ -222,7 +248,7 @@ def table(result):
         f"  {c['clients']} clients, {c['rooms']} rooms, {c['senders']} senders at {c['rate']:g} msg/s, "
         f"{c['duration']:g} s window, {c['workers']} workers, poll timeout {c['poll_timeout']} s, setup {c['setup']}",
         "",
-        f"  {'ramp':34} {result['ramp']['seconds']} s to {c['clients']} polling clients "
+        f"  {'ramp':34} {result['ramp']['seconds']} s to {result['ramp']['clients_with_cursor']} polling clients "
         f"(server {result['ramp']['server_cpu_seconds']} CPU s, PostgreSQL {result['ramp']['postgres_cpu_seconds']} CPU s)",
     ]
     rows = []
@@ -240,7 +266,7 @@ def table(result):
              f"drained {d['drain_seconds_after_last_send']} s after the last send"),
         ]
     rows += [
-        ("polls answered", f"{polls['answered']} ({polls['per_second']}/s; {polls['with_events']} with events, "
+        ("polls answered in window", f"{polls['answered']} ({polls['per_second']}/s; {polls['with_events']} with events, "
          f"{polls['empty']} empty); errors {polls['errors']}, 410 {polls['cursor_expired']}"),
         ("server CPU in window", f"{srv['cpu_seconds_window']} s = {srv['cpu_cores_window']} cores "
          f"({srv['cpu_seconds_total_run']} s whole run)"),
@@ -251,6 +277,8 @@ def table(result):
         ("server memory per client", f"{srv['memory_per_client_kb']} KB (peak RSS; {srv['memory_per_client_kb_after_ramp']} "
          f"after ramp; {srv['memory_per_client_kb_pss']} by PSS)"),
         ("peak PostgreSQL connections", str(srv["peak_postgres_connections"])),
+        ("machine busy in window", f"{result['machine_load']['busy_cores_window']} cores; others "
+         f"{result['machine_load']['other_cores_window']} cores (before start {result['machine_load']['other_processes_cores_before']})"),
         ("server log errors", f"{srv['log_errors']}  ({srv['log']})"),
     ]
     lines += [f"  {name:34} {value}" for name, value in rows]
@@ -259,6 +287,9 @@ def table(result):
         for row in d["timeline"][:40]:
             lines.append(f"    {row['from_s']:>6.1f}s  {row['copies']:>8}  {_n(row['p50_ms']):>8} / {_n(row['p99_ms']):>8} ms"
                          f"  backlog {row['backlog_copies']}")
+    others = result["machine_load"]["other_cores_window"]
+    if others is not None and others > 0.25:
+        lines += ["", f"  WARNING: other processes used {others} cores during the window: these numbers are contended."]
     lines += ["", "  verdict: " + ("PASS" if result["verdict"]["pass"] else "MISS")]
     for check in result["verdict"]["checks"]:
         lines.append(f"    [{'ok' if check['pass'] else 'MISS'}] {check['check']}: {check['value']}")

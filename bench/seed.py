@@ -11,6 +11,10 @@ memberships are bulk-inserted, and each user's token is made by
 users.services.token_create, exactly as login makes it. The rows are the same
 ones the API would make, minus the "joined" events (no server is running yet
 and no client holds a cursor from before them).
+
+Users start online (last_seen now), as they are when a server restarts under
+clients that were polling a moment ago; --offline starts them offline, so
+each one's first poll writes an "online" presence event (the cold start).
 """
 import argparse
 import json
@@ -19,7 +23,7 @@ import sys
 import time
 
 
-def seed(*, users, rooms, prefix, password):
+def seed(*, users, rooms, prefix, password, online=True):
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -32,13 +36,16 @@ def seed(*, users, rooms, prefix, password):
     from users.models import User
     from users.services import token_create
 
+    from django.utils import timezone
+
     started = time.monotonic()
     hashed = make_password(password)
+    now = timezone.now()
     with transaction.atomic():
         people = User.objects.bulk_create(
             [
                 User(email=f"{prefix}-{i}@bench.example", first_name=f"Bench{i}", last_name=prefix,
-                     password=hashed, is_approved=True)
+                     password=hashed, is_approved=True, is_online=online, last_seen=now if online else None)
                 for i in range(users)
             ],
             batch_size=2000,
@@ -73,10 +80,13 @@ def main(argv=None):
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--password", default="bench-password-7431")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--offline", action="store_true",
+                        help="start users offline, so each one's first poll publishes 'online' (a write)")
     args = parser.parse_args(argv)
     if args.rooms < 1 or args.users < 1:
         sys.exit("need at least one user and one room")
-    result = seed(users=args.users, rooms=args.rooms, prefix=args.prefix, password=args.password)
+    result = seed(users=args.users, rooms=args.rooms, prefix=args.prefix, password=args.password,
+                  online=not args.offline)
     with open(args.out, "w") as handle:
         json.dump(result, handle)
 

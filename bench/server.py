@@ -147,16 +147,53 @@ class Sampler(threading.Thread):
         self.join(5)
 
     def cpu_snapshot(self):
-        """Return (server cpu seconds, postgres cpu seconds) now."""
+        """Return (server cpu s, PostgreSQL cpu s, machine busy cpu s, wall clock) now.
+
+        PostgreSQL's is the whole cluster's (its backends come and go with each
+        connection, so they cannot be told apart by database once reaped): on a
+        shared machine it includes other databases' work.
+        """
         server = self.server.sample()["cpu"]
         postgres = self.postgres.sample()["cpu"] if self.postgres else None
-        return server, postgres
+        return server, postgres, machine_cpu()[0], time.time()
 
     def memory_now(self, settle=1.5):
         """Return the mean (rss, pss) of the samples of the last `settle` seconds."""
         time.sleep(settle)
         recent = [s for s in self.samples if s[0] >= time.time() - settle] or self.samples[-1:]
         return (sum(s[1] for s in recent) / len(recent), sum(s[2] for s in recent) / len(recent))
+
+
+def machine_cpu():
+    """Return (busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def machine_busy_cores(seconds):
+    """Return how many cores the whole machine kept busy over the next `seconds`."""
+    busy0, _ = machine_cpu()
+    started = time.monotonic()
+    time.sleep(seconds)
+    busy1, _ = machine_cpu()
+    return (busy1 - busy0) / (time.monotonic() - started)
+
+
+def wait_for_quiet(max_seconds, threshold=0.3, probe=3.0, log=print):
+    """Wait (up to max_seconds) until the machine is nearly idle; return the last busy reading (cores).
+
+    The benchmark shares two cores with whatever else runs here: measuring
+    while a test suite runs next to it measures the test suite.
+    """
+    deadline = time.monotonic() + max_seconds
+    busy = machine_busy_cores(probe)
+    while busy > threshold and time.monotonic() < deadline:
+        log(f"machine busy ({busy:.2f} cores used by other processes); waiting for quiet")
+        busy = machine_busy_cores(probe)
+    return busy
 
 
 # PostgreSQL ------------------------------------------------------------------------
