@@ -1,19 +1,32 @@
 """Retention: what the purge deletes, in small batches so chat goes on meanwhile.
 
 Each room keeps its newest `kept_messages` messages and, when a day limit is
-set, none older than that. Deleting a message deletes its stream event too, and
-the stream records the highest position it deleted: a cursor from before that
-gets 410 and its client reloads history (API.md).
+set, none older than that (Room.kept_messages / kept_days: the room's
+override, else PARLEY_RETENTION_MESSAGES / PARLEY_RETENTION_DAYS). The count
+rule becomes an id cutoff taken once per room: messages posted while the purge
+runs have higher ids, so they can never be mistaken for old ones, and the
+newest N at that moment are never touched.
 
-Transient data is cleared by every app process's maintenance loop every ~10 s:
-ephemeral rooms' messages after PARLEY_EPHEMERAL_SECONDS, typing events after
-PARLEY_TYPING_SECONDS, and other events (room changes, receipts, presence)
-after PARLEY_EVENT_RETENTION_SECONDS.
+Deleting a message deletes its stream event too (its JSON holds the body).
+The purge works in batches of at most `batch_size` messages, gathered across
+rooms, each in its own short transaction. The last statement of each raises
+the stream's pruned_through to the highest position the batch deleted
+(events.mark_pruned), so the mark and the deletion commit together: a cursor
+from before it gets 410 and its client reloads history (API.md). Writers take
+the stream row for every post, so it is taken last and held only for the
+commit.
+
+Transient data is cleared by every app process's maintenance loop
+(events.Hub._maintenance_loop, every MAINTENANCE_SECONDS plus up to 2 s of
+jitter), and by the purge command: ephemeral rooms' messages early enough that
+none is stored for more than PARLEY_EPHEMERAL_SECONDS (60 s), typing events
+after PARLEY_TYPING_SECONDS, and other events (room changes, receipts,
+presence) after PARLEY_EVENT_RETENTION_SECONDS.
 """
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -21,63 +34,150 @@ from . import events
 from .models import Event, Message, Room
 
 BATCH_SIZE = 2000
+# The longest gap between two runs of the maintenance loop (events.py sleeps
+# MAINTENANCE_SECONDS plus up to 2 s of jitter).
+MAINTENANCE_GAP_SECONDS = events.MAINTENANCE_SECONDS + 2
+# Ephemeral messages stay this long for pollers still catching up (other
+# processes read new events within a second or two), and never less.
+EPHEMERAL_MIN_SECONDS = 10
 
 
 def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[str, int]:
-    """Delete messages beyond each room's window; return {room slug: count} for rooms that had any."""
+    """Delete messages beyond each room's window; return {room slug: count} for rooms that had any.
+
+    A batch gathers up to `batch_size` expired ids across rooms (a thousand
+    rooms with a few hundred each need a few hundred transactions, not a
+    thousand), and is marked, then deleted, on its own.
+    """
     now = now or timezone.now()
     report = {}
-    for room in Room.objects.filter(is_ephemeral=False).order_by("id").iterator():
-        ids = _expired_ids(room, now)
-        count = ids.count()
-        if count and not dry_run:
-            count = _delete_in_batches(ids, batch_size)
-        if count:
-            report[room.slug] = count
+    # A plain list, not an open cursor held across the deleting transactions.
+    rooms = list(
+        Room.objects.filter(is_ephemeral=False).order_by("id")
+        .only("id", "slug", "retention_messages", "retention_days")
+    )
+    slugs = {room.id: room.slug for room in rooms}
+    batch = []
+
+    def flush():
+        for room_id, count in _delete_batch(batch).items():
+            report[slugs[room_id]] = report.get(slugs[room_id], 0) + count
+        batch.clear()
+
+    for room in rooms:
+        expired = _expired(room, now)
+        if expired is None:
+            continue
+        if dry_run:
+            count = expired.count()
+            if count:
+                report[room.slug] = count
+            continue
+        after = 0
+        while True:
+            room_ids = expired.filter(id__gt=after).order_by("id").values_list("id", flat=True)
+            ids = list(room_ids[:batch_size - len(batch)])
+            if not ids:
+                break
+            batch.extend(ids)
+            after = ids[-1]
+            if len(batch) >= batch_size:
+                flush()
+    if batch:
+        flush()
     return report
 
 
-def _expired_ids(room, now):
-    messages = Message.objects.in_room(room)
-    newest_kept = messages.order_by("-id").values_list("id", flat=True)[room.kept_messages - 1:room.kept_messages]
-    expired = messages.filter(id__lt=newest_kept.first() or 0)
+def _expired(room, now):
+    """Return the room's messages beyond its window, or None when there are none to look for."""
+    messages = Message.objects.filter(room_id=room.id)
+    keep = room.kept_messages
+    newest_kept = list(messages.order_by("-id").values_list("id", flat=True)[keep - 1:keep])
+    expired = None
+    if newest_kept:
+        expired = messages.filter(id__lt=newest_kept[0])
     if room.kept_days:
-        expired = expired | messages.filter(created_at__lt=now - timedelta(days=room.kept_days))
+        too_old = messages.filter(created_at__lt=now - timedelta(days=room.kept_days))
+        expired = too_old if expired is None else expired | too_old
     return expired
 
 
-def _delete_in_batches(queryset, batch_size, *, mark=True):
-    """Delete the queryset's messages a batch per short transaction; return how many went."""
-    deleted = 0
-    while True:
-        ids = list(queryset.order_by("id").values_list("id", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        with transaction.atomic():
-            if mark:
-                last = Event.objects.filter(message_id__in=ids).aggregate(Max("position"))["position__max"]
-                if last:
-                    events.mark_pruned(last)
-            Event.objects.filter(message_id__in=ids).delete()
-            deleted += Message.objects.filter(id__in=ids).delete()[0]
+def _delete_batch(ids, *, mark=True) -> dict[int, int]:
+    """Delete these messages and their events in one transaction; return how many went per room.
+
+    The stream's pruned_through moves in the same transaction, as its last
+    statement, so pollers see the mark and the deletion together, and writers,
+    who take the stream row for each post, wait only for this commit.
+    """
+    deleted = {}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Check the event -> message foreign key now, not at COMMIT, which
+            # would hold the stream row for a lookup per deleted message.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        last, rooms = _delete_messages(ids)
+        for room_id in rooms:
+            deleted[room_id] = deleted.get(room_id, 0) + 1
+        if mark and last:
+            events.mark_pruned(last)
+    return deleted
 
 
-def purge_transient(*, now=None) -> None:
-    """Clear ephemeral messages, old typing events and old other events."""
+def _delete_messages(ids) -> tuple[int | None, list[int]]:
+    """Delete these messages and their events; return (their events' last position, their room ids).
+
+    Two plain DELETEs with RETURNING: QuerySet.delete() would first load every
+    message (bodies and all) to cascade to the events by hand. The events go
+    first, by their indexed message_id, so the messages then have nothing
+    pointing at them (Event is the only model that refers to Message).
+    """
+    last, rooms = None, []
+    chunk = connection.features.max_query_params or len(ids)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            placeholders = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"DELETE FROM {Event._meta.db_table} WHERE message_id IN ({placeholders}) RETURNING position", part
+            )
+            positions = [row[0] for row in cursor.fetchall()]
+            if positions:
+                last = max(positions + ([last] if last else []))
+            cursor.execute(
+                f"DELETE FROM {Message._meta.db_table} WHERE id IN ({placeholders}) RETURNING room_id", part
+            )
+            rooms.extend(row[0] for row in cursor.fetchall())
+    return last, rooms
+
+
+def ephemeral_cutoff(now):
+    """Return the time before which ephemeral messages go, so none outlives PARLEY_EPHEMERAL_SECONDS."""
+    seconds = max(settings.PARLEY_EPHEMERAL_SECONDS - MAINTENANCE_GAP_SECONDS, EPHEMERAL_MIN_SECONDS)
+    return now - timedelta(seconds=seconds)
+
+
+def purge_transient(*, now=None) -> dict[str, int]:
+    """Clear ephemeral messages, old typing events and old other events; return what went."""
     now = now or timezone.now()
-    ephemeral = Message.objects.filter(
-        room__is_ephemeral=True, created_at__lt=now - timedelta(seconds=settings.PARLEY_EPHEMERAL_SECONDS)
-    )
-    # Ephemeral messages were only ever for live pollers: no cursor expires over them.
-    _delete_in_batches(ephemeral, BATCH_SIZE, mark=False)
-    Event.objects.filter(
+    ephemeral = Message.objects.filter(room__is_ephemeral=True, created_at__lt=ephemeral_cutoff(now))
+    report = {"ephemeral_messages": 0}
+    for _ in range(1000):  # bounded; a minute of ephemeral chat is far less
+        ids = list(ephemeral.order_by("id").values_list("id", flat=True)[:BATCH_SIZE])
+        if not ids:
+            break
+        # Ephemeral messages were only ever for live pollers: no cursor expires over them.
+        report["ephemeral_messages"] += sum(_delete_batch(ids, mark=False).values())
+    report["typing_events"] = Event.objects.filter(
         type=Event.TYPING, created_at__lt=now - timedelta(seconds=settings.PARLEY_TYPING_SECONDS)
-    ).delete()
+    ).delete()[0]
     old = Event.objects.filter(
         message__isnull=True, created_at__lt=now - timedelta(seconds=settings.PARLEY_EVENT_RETENTION_SECONDS)
     ).exclude(type=Event.TYPING)
-    last = old.aggregate(Max("position"))["position__max"]
+    last = old.aggregate(last=Max("position"))["last"]
+    report["other_events"] = 0
     if last:
         with transaction.atomic():
-            events.mark_pruned(last)
-            old.filter(position__lte=last).delete()
+            report["other_events"] = old.filter(position__lte=last).delete()[0]
+            events.mark_pruned(last)  # last: writers wait on the stream row
+    return report

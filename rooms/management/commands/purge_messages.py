@@ -1,12 +1,17 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connection
 
 from rooms import retention
 
 
 class Command(BaseCommand):
-    help = "Delete messages beyond each room's retention window (PARLEY_RETENTION_MESSAGES / _DAYS)."
+    help = (
+        "Delete messages beyond each room's retention window (the room's override, else "
+        "PARLEY_RETENTION_MESSAGES / PARLEY_RETENTION_DAYS), in short batches; also clear "
+        "ephemeral rooms' messages and old transient events. -v 2 lists the rooms."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted; delete nothing.")
@@ -18,18 +23,31 @@ class Command(BaseCommand):
             raise CommandError("--every takes a number of seconds of at least 1.")
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        verbosity = options["verbosity"]
         while True:
-            report = retention.purge_messages(dry_run=dry_run, batch_size=batch_size)
-            self._report(report, dry_run, options["verbosity"])
+            try:
+                report = retention.purge_messages(dry_run=dry_run, batch_size=batch_size)
+                transient = {} if dry_run else retention.purge_transient()
+            except DatabaseError as error:
+                if every is None:
+                    raise
+                # A database restart must not end a loop that hosts rely on instead of cron.
+                self.stderr.write(f"Purge failed ({error}); trying again in {every} s.")
+            else:
+                self._report(report, transient, dry_run, verbosity)
             if every is None:
                 return
+            if not connection.in_atomic_block:  # (a caller's transaction, as in tests, keeps its connection)
+                connection.close()  # hold no connection while sleeping
             time.sleep(every)
 
-    def _report(self, report, dry_run, verbosity):
+    def _report(self, report, transient, dry_run, verbosity):
         verb = "Would delete" if dry_run else "Deleted"
         if verbosity >= 2 or dry_run:
             for slug, count in report.items():
                 self.stdout.write(f"{verb} {count} message(s) in {slug}")
+        if verbosity >= 2 and transient.get("ephemeral_messages"):
+            self.stdout.write(f"Deleted {transient['ephemeral_messages']} message(s) in ephemeral rooms")
         if verbosity >= 1:
             total = sum(report.values())
             self.stdout.write(self.style.SUCCESS(f"{verb} {total} message(s) in {len(report)} room(s)."))
