@@ -1,0 +1,230 @@
+"""Property-based tests (hypothesis): odd message bodies and query parameters never give a 500.
+
+A body the server accepts comes back exactly as sent, from the send answer,
+the history, the event stream and the database; a body it refuses is a 400
+and leaves nothing behind. Examples share one database (hypothesis runs them
+inside the test's transaction), so each looks only at what it added.
+"""
+import json
+import string
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
+
+from rooms.models import Message
+
+pytestmark = pytest.mark.django_db
+
+FUZZ = hypothesis_settings(
+    max_examples=100, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# The query-parameter tests are cheaper per idea and many-fold per example: fewer examples.
+FUZZ_QUERY = hypothesis_settings(FUZZ, max_examples=60)
+FUZZ_RAW = hypothesis_settings(FUZZ, max_examples=30)
+MAX = 4000
+
+# Characters that break naive code: controls, direction marks and overrides,
+# line and paragraph separators, zero-width and BOM, combining marks, astral
+# emoji, non-characters, and lone surrogates (valid in JSON, not in UTF-8).
+TRICKY = (
+    [chr(c) for c in range(0, 32)] + ["\x7f", "\x85", "\xa0"]
+    + ["\u200e", "\u200f", "\u202a", "\u202b", "\u202d", "\u202e", "\u2066", "\u2067", "\u2069", "\u061c"]
+    + ["\u2028", "\u2029", "\u200b", "\u200d", "\ufeff", "\u0301", "\u20dd", "\ufffd", "\uffff", "\U0010ffff"]
+    + ["😀", "👩\u200d👩\u200d👧", "🇫🇷", "\U0001d54f", "ß", "İ", "ﷺ", "", "<", ">", "&", '"', "'", "\\", "/"]
+    + ["\ud800", "\udfff", "\udbff\udc00"]
+)
+any_char = st.characters(exclude_categories=())  # every code point, surrogates included
+bodies = st.one_of(
+    st.text(any_char, max_size=60),
+    st.lists(st.sampled_from(TRICKY), max_size=40).map("".join),
+    st.lists(st.sampled_from(TRICKY) | any_char, max_size=30).map("".join),
+    # The length edge, in one-unit and in astral (two UTF-16 units, four UTF-8 bytes) characters.
+    st.tuples(st.sampled_from(["a", "é", "😀", "\u202e", " "]), st.integers(MAX - 3, MAX + 3), st.sampled_from(["", "x", "😀"]))
+    .map(lambda t: (t[0] * t[1])[: t[1] - len(t[2])] + t[2]),
+)
+
+
+def acceptable(body):
+    """What the API promises to store: 1 to 4000 characters, not all white space, storable text."""
+    if "\x00" in body or not body.strip() or len(body) > MAX:
+        return False
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.fixture
+def chat(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana, "fuzz")
+    client = api(ana)
+    cursor = client.get("/api/events").json()["cursor"]
+    return {"client": client, "room": room, "cursor": cursor}
+
+
+@FUZZ
+@given(body=bodies)
+@example(body="")
+@example(body=" \t\r\n\u3000\u2028")
+@example(body="\x00")
+@example(body="a" * MAX)
+@example(body="😀" * MAX)
+@example(body="a" * (MAX + 1))
+@example(body="\u202egnp.exe")
+@example(body="\ud83d")
+@example(body="\x1c\x1d\x1e\x1f")
+def test_a_message_body_comes_back_identical_or_is_refused_and_not_stored(chat, body):
+    client, room = chat["client"], chat["room"]
+    count = Message.objects.count()
+    raw = json.dumps({"body": body})  # ASCII-escaped JSON, so lone surrogates can be sent at all
+    body = json.loads(raw)["body"]  # what the server reads: JSON joins an escaped surrogate pair into one character
+    response = client.post(f"/api/rooms/{room.slug}/messages", raw=raw)
+    assert response.status_code in (201, 400), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    if not acceptable(body):
+        assert response.status_code == 400, repr(body[:80])
+        assert response.json()["error"]["code"] == "invalid"
+        assert Message.objects.count() == count
+        return
+    assert response.status_code == 201, (repr(body[:80]), response.content[:300])
+    sent = response.json()["message"]
+    assert sent["body"] == body
+    assert Message.objects.get(id=sent["id"]).body == body
+    history = client.get(f"/api/rooms/{room.slug}/messages", {"limit": "1"}).json()["messages"]
+    assert [m["body"] for m in history] == [body]
+    answer = client.get("/api/events", {"cursor": chat["cursor"], "timeout": "0"}).json()
+    chat["cursor"] = answer["cursor"]
+    delivered = [e["message"]["body"] for e in answer["events"] if e["type"] == "message"]
+    assert delivered == [body]
+    assert response.content.decode("utf-8")  # the answer is valid UTF-8
+
+
+# Query parameters ------------------------------------------------------------------------
+
+numberish = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.text(st.sampled_from("-+0123456789 .e_x"), max_size=8),
+    st.sampled_from(["", "-", "--5", "+5", " 5", "5 ", "1e3", "0x10", "٣", "²", "0", "00", "-0", "9" * 18, "9" * 19,
+                     "NaN", "inf", "null", "true", "[]", "%", "\x00", "\ud800", "5\x00"]),
+    st.text(any_char, max_size=12),
+)
+texts = st.one_of(st.text(any_char, max_size=30), st.lists(st.sampled_from(TRICKY), max_size=12).map("".join),
+                  st.sampled_from(["&", "=", "%", "%%", "'", '"', "*", "(", ")", "OR 1=1", ":*", "!", "<->", "\\"]),
+                  st.text(any_char, min_size=190, max_size=260))
+
+
+def storable(value):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def query(client, path, params):
+    """Send params as the client would, or as a raw query string when they are not valid UTF-8."""
+    if all(storable(v) for v in params.values()):
+        return client.get(path, params)
+    from urllib.parse import quote
+
+    raw = "&".join(f"{k}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for k, v in params.items())
+    return client.get(f"{path}?{raw}")
+
+
+def small_int(raw, minimum, maximum):
+    """What the API accepts for an integer parameter: plain ASCII digits (an optional minus), in range."""
+    body = raw[1:] if raw.startswith("-") else raw
+    if not raw.isascii() or not body.isdigit() or len(raw) > 18:
+        return None
+    value = int(raw)
+    return value if minimum <= value <= maximum else None
+
+
+@pytest.fixture
+def reader(api, make_user, room_factory, settings):
+    settings.PARLEY_POLL_TIMEOUT_MAX = 0  # valid timeouts answer at once
+    ana = make_user("Ana")
+    room = room_factory(ana, "fuzz")
+    from rooms import services
+
+    for n in range(3):
+        services.message_post(room=room, author=ana, body=f"message {n} fuzz")
+    return {"client": api(ana), "room": room}
+
+
+def assert_json_4xx_or_ok(response):
+    assert response.status_code < 500, response.content[:300]
+    assert response["Content-Type"] == "application/json", response.content[:300]
+
+
+@FUZZ_QUERY
+@given(before=numberish, limit=numberish)
+@example(before="--5", limit="5")
+@example(before="1", limit="200")
+@example(before="0", limit="201")
+def test_history_parameters(reader, before, limit):
+    response = query(reader["client"], f"/api/rooms/{reader['room'].slug}/messages", {"before": before, "limit": limit})
+    assert_json_4xx_or_ok(response)
+    good = (before == "" or small_int(before, 1, 10**18) is not None) and (
+        limit == "" or small_int(limit, 1, 200) is not None)
+    assert response.status_code == (200 if good else 400), (before, limit, response.content[:200])
+
+
+# A poll that finds nothing closes its database connection before it waits (rooms/events.py);
+# inside a test's wrapping transaction that would end the test's connection on PostgreSQL.
+@pytest.mark.django_db(transaction=True)
+@FUZZ_QUERY
+@given(cursor=numberish, timeout=numberish)
+@example(cursor="1", timeout="-1")
+@example(cursor="99999999999999999", timeout="0")
+def test_events_parameters(reader, cursor, timeout):
+    response = query(reader["client"], "/api/events", {"cursor": cursor, "timeout": timeout})
+    assert_json_4xx_or_ok(response)
+    if timeout != "" and small_int(timeout, 0, 10**18) is None:
+        assert response.status_code == 400
+    elif cursor == "":
+        assert response.status_code == 200
+    else:
+        assert response.status_code in (200, 400, 410)
+        if not (cursor.isascii() and cursor.isdigit()):
+            assert response.status_code == 400
+
+
+@FUZZ_QUERY
+@given(q=texts, room=st.one_of(st.just(""), st.just("fuzz"), texts), limit=numberish)
+@example(q="fuzz", room="fuzz", limit="")
+@example(q="\x00", room="", limit="")
+@example(q="'", room="", limit="")
+@example(q="a & b | !c <-> d:*", room="", limit="")
+def test_search_parameters(reader, q, room, limit):
+    response = query(reader["client"], "/api/search", {"q": q, "room": room, "limit": limit})
+    assert_json_4xx_or_ok(response)
+    if response.status_code == 200:
+        for message in response.json()["messages"]:
+            assert message["room"] == reader["room"].slug
+
+
+@FUZZ_QUERY
+@given(q=texts)
+@example(q="%")
+@example(q="_")
+def test_directory_parameters(reader, q):
+    response = query(reader["client"], "/api/users", {"q": q})
+    assert_json_4xx_or_ok(response)
+    if storable(q) and "\x00" not in q and len(q) <= 100:
+        assert response.status_code == 200
+
+
+@FUZZ_RAW
+@given(raw=st.text(st.sampled_from(string.printable + "%\x00é😀"), max_size=80))
+@example(raw="cursor=%ff%fe&timeout=%00")
+@example(raw="limit=%ud800")
+@example(raw="&&&==&=")
+def test_raw_query_strings(reader, raw):
+    """Whatever bytes follow the ?, including broken percent escapes."""
+    client = reader["client"]
+    for path in (f"/api/rooms/{reader['room'].slug}/messages", "/api/events", "/api/search", "/api/users"):
+        assert_json_4xx_or_ok(client.get(f"{path}?{raw}"))
