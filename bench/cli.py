@@ -58,6 +58,8 @@ def parse_args(argv):
     parser.add_argument("--grace", type=float, default=10, help="seconds after the last send to wait for deliveries")
     parser.add_argument("--settle", type=float, help="seconds between the end of the ramp and the measured window")
     parser.add_argument("--ramp-rate", type=float, default=1000, help="new client connections per second")
+    parser.add_argument("--ramp-concurrency", type=int, default=32,
+                        help="at most this many clients' first polls in flight at once (per load generator)")
     parser.add_argument("--procs", type=int, default=1, help="load-generator processes (clients are split)")
     parser.add_argument("--setup", choices=("bulk", "api"), default="bulk",
                         help="make users through Django in bulk (default) or register+login through the API")
@@ -271,7 +273,8 @@ def run(argv=None):
                 per_room[slug] = per_room.get(slug, 0) + 1
         configs = [{
             "host": "127.0.0.1", "port": server.port, "run_id": run_id, "poll_timeout": args.timeout,
-            "ramp_rate": args.ramp_rate / procs, "clients": [], "senders": [],
+            "ramp_rate": args.ramp_rate / procs, "ramp_concurrency": args.ramp_concurrency,
+            "clients": [], "senders": [],
             "ready_timeout": args.clients / args.ramp_rate + 60,
         } for _ in range(procs)]
         for index, user in enumerate(users):

@@ -83,9 +83,11 @@ class Runner:
         self.stopping = False
         self.ready = 0
         self.ready_event = Event()
+        self.ramp_gate = Semaphore(config["ramp_concurrency"])
         self.received = {}  # (client index, room slug) -> Received
         self.delays = array.array("d")  # ms, one per delivered copy
         self.recv_times = array.array("d")  # wall clock, one per delivered copy
+        self.recv_ids = array.array("q")  # message id, one per delivered copy
         self.counts = Counter()
         self.poll_latency_sum = 0.0
         self.sent = []
@@ -108,6 +110,7 @@ class Runner:
         cursor = None
         backoff = 0.5
         first = True
+        self.ramp_gate.acquire()  # a bounded ramp: at most ramp_concurrency first polls at once
         counts = self.counts
         path_wait = f"&timeout={self.poll_timeout}"
         while not self.stopping:
@@ -140,6 +143,7 @@ class Runner:
                     counts["poll_answers_empty"] += 1
                 if first:
                     first = False
+                    self.ramp_gate.release()
                     self.ready += 1
                     if self.ready == self.total_clients:
                         self.ready_event.set()
@@ -155,6 +159,8 @@ class Runner:
                 gevent.sleep(backoff * random.uniform(1, 1.5))
                 backoff = min(backoff * 2, 5)
         conn.close()
+        if first:
+            self.ramp_gate.release()
 
     def take(self, index, events, now):
         counts = self.counts
@@ -176,6 +182,7 @@ class Runner:
                 sent_at = float(message["body"].split(" ", 1)[0])
                 self.delays.append((now - sent_at) * 1000.0)
                 self.recv_times.append(now)
+                self.recv_ids.append(message["id"])
                 counts["delivered"] += 1
 
     # Senders. ---------------------------------------------------------------
@@ -300,6 +307,7 @@ class Runner:
             "poll_latency_sum": self.poll_latency_sum,
             "delays": self.delays.tobytes(),
             "recv_times": self.recv_times.tobytes(),
+            "recv_ids": self.recv_ids.tobytes(),
             "cpu": {"total": cpu_seconds() - cpu_start, "send_window": cpu_send_end - cpu_go},
             "ramp_seconds": ramp_seconds,
             "failing_at_window_end": failing_at_end,

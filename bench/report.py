@@ -31,13 +31,14 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
           rss_after_ramp, pss_after_ramp, cpu_before_ramp, cpu_after_ramp, cpu_start, cpu_end, cpu_final,
           send_start, send_end, sends_done, sent, dones, server_log, profile_dir, target, quiet_before=None):
     window = send_end - send_start
-    delays, recv_times = array("d"), array("d")
+    delays, recv_times, recv_ids = array("d"), array("d"), array("q")
     counts = {}
     lost = duplicated = out_of_order = 0
     loadgen_cpu = loadgen_cpu_window = 0.0
     for done in dones:
         delays.frombytes(done["delays"])
         recv_times.frombytes(done["recv_times"])
+        recv_ids.frombytes(done["recv_ids"])
         lost += done["lost"]
         duplicated += done["duplicated"]
         out_of_order += done["out_of_order"]
@@ -54,7 +55,11 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
     # The timeline: deliveries and delay per window, and the backlog (copies owed) at each window's end.
     rows = []
     sends_by_time = sorted((r["sent_at"], per_room.get(r["room"], 0)) for r in confirmed)
-    pairs = sorted(zip(recv_times, delays))
+    # Only copies of confirmed messages count against the backlog; a send that timed out may
+    # still have committed, and its copies are delivered (and counted apart, below).
+    confirmed_ids = {r["id"] for r in confirmed}
+    pairs = sorted((t, d) for t, d, i in zip(recv_times, delays, recv_ids) if i in confirmed_ids)
+    unconfirmed_copies = len(recv_ids) - len(pairs)
     owed = si = pi = 0
     t = send_start
     delivered_so_far = 0
@@ -106,7 +111,8 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
         "config": {
             "clients": clients, "rooms": args.rooms, "senders": args.senders, "rate": args.rate,
             "duration": args.duration, "workers": args.workers, "poll_timeout": args.timeout,
-            "grace": args.grace, "settle": args.settle, "ramp_rate": args.ramp_rate, "procs": args.procs,
+            "grace": args.grace, "settle": args.settle, "ramp_rate": args.ramp_rate,
+            "ramp_concurrency": args.ramp_concurrency, "procs": args.procs,
             "setup": setup["setup"], "server_env": args.server_env, "cold_presence": args.cold_presence,
         },
         "setup_seconds": setup["seconds"],
@@ -134,6 +140,7 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "lost": lost,
             "duplicated": duplicated,
             "out_of_order": out_of_order,
+            "copies_of_unconfirmed_sends": unconfirmed_copies,
             "delay_ms": spread(delays),
             "copies_per_second": round(counts.get("delivered", 0) / window, 1) if window else 0,
             "messages_per_second": round(len(confirmed) / window, 1) if window else 0,
@@ -158,6 +165,10 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "cpu_seconds_window": round(server_cpu_window, 2),
             "cpu_cores_window": round(server_cpu_window / window, 3) if window else None,
             "cpu_seconds_total_run": round(cpu_final[0] - cpu_before_ramp[0], 2),
+            # Per answered poll and per request in the window (polls + sends): what one costs,
+            # a number that holds up better than latency when the machine is shared.
+            "cpu_ms_per_poll": round(1000 * server_cpu_window / polls, 2) if polls else None,
+            "cpu_ms_per_request": round(1000 * server_cpu_window / (polls + len(sent)), 2) if polls + len(sent) else None,
             "rss_before_clients_mib": round(rss_before / 2**20, 1),
             "rss_after_ramp_mib": round(rss_after_ramp / 2**20, 1),
             "peak_rss_mib": round(sampler.peak_rss / 2**20, 1),
@@ -269,7 +280,7 @@ def table(result):
         ("polls answered in window", f"{polls['answered']} ({polls['per_second']}/s; {polls['with_events']} with events, "
          f"{polls['empty']} empty); errors {polls['errors']}, 410 {polls['cursor_expired']}"),
         ("server CPU in window", f"{srv['cpu_seconds_window']} s = {srv['cpu_cores_window']} cores "
-         f"({srv['cpu_seconds_total_run']} s whole run)"),
+         f"({srv['cpu_ms_per_request']} ms per request; {srv['cpu_seconds_total_run']} s whole run)"),
         ("PostgreSQL CPU in window", f"{pg['cpu_seconds_window']} s = {pg['cpu_cores_window']} cores"),
         ("load generator CPU in window", f"{lg['cpu_seconds_window']} s = {lg['cpu_cores_window']} cores ({lg['procs']} procs)"),
         ("server RSS before clients / after ramp / peak", f"{srv['rss_before_clients_mib']} / {srv['rss_after_ramp_mib']} / "
