@@ -240,6 +240,19 @@ AUTHENTICATION_BACKENDS = ["users.backends.ApprovedUserBackend"]
 # The rate counter table lives in the "config" app (config/models.py).
 INSTALLED_APPS = [*INSTALLED_APPS, "config"]
 
+# Hosting (README "Deployment"). -------------------------------------------------
+# Mounted under a sub-path behind a proxy (deploy/nginx.conf: /chat/), say so
+# here too. Page and API URLs would follow the proxy's SCRIPT_NAME by
+# themselves, but static URLs and cookie paths are fixed when the app starts
+# (the static storage is built before the first request), so they come from here.
+PARLEY_SCRIPT_NAME = os.environ.get("PARLEY_SCRIPT_NAME", "").rstrip("/")
+if PARLEY_SCRIPT_NAME:
+    if not PARLEY_SCRIPT_NAME.startswith("/"):
+        raise ImproperlyConfigured(f"PARLEY_SCRIPT_NAME must start with /, like /chat, not {PARLEY_SCRIPT_NAME!r}")
+    FORCE_SCRIPT_NAME = PARLEY_SCRIPT_NAME
+    STATIC_URL = f"{PARLEY_SCRIPT_NAME}/static/"  # WhiteNoise serves it at /static/ after the prefix
+    SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{PARLEY_SCRIPT_NAME}/"
+
 # Long polling needs a server that holds thousands of waiting requests cheaply:
 # gunicorn's gevent worker (config/gunicorn.py). "auto" lets config/wsgi.py
 # decide once per process: long when gevent has patched sockets, else "short",
