@@ -114,19 +114,36 @@ class Entry:
         self.audience = frozenset(audience) if audience else frozenset()
         self.data = data
 
+    def membership_change(self, user_id):
+        """JOINED or LEFT if this event makes `user_id` a member of its room or ends that; else None."""
+        if self.type != Event.ROOM or self.subject_id != user_id:
+            return None
+        action = self.data.get("action")
+        if action in JOIN_ACTIONS:
+            return JOINED
+        if action == "left":
+            return LEFT
+        return None  # "updated": the user changed the room, which makes them no member
+
     def visible_to(self, user_id, rooms):
-        """Say whether the user sees this event; follows their joins and leaves in `rooms`."""
+        """Say whether the user sees this event; follows their joins and leaves in `rooms`.
+
+        `rooms` must be the user's rooms just before this event (see rooms_at()).
+        """
+        change = self.membership_change(user_id)
+        if change is JOINED:
+            rooms.add(self.room_id)
+        elif change is LEFT:
+            rooms.discard(self.room_id)
         if self.type == Event.ROOM and self.subject_id == user_id:
-            if self.data.get("action") == "left":
-                rooms.discard(self.room_id)
-            else:
-                rooms.add(self.room_id)
             return True
         if self.room_id is not None:
             return self.room_id in rooms or self.is_public
         return self.subject_id == user_id or not self.audience.isdisjoint(rooms)
 
 
+JOINED, LEFT = "joined", "left"
+JOIN_ACTIONS = frozenset({"joined", "created", "invited"})
 ENTRY_FIELDS = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data")
 
 
@@ -134,7 +151,27 @@ def load_entries(queryset):
     return [Entry(*row) for row in queryset.values_list(*ENTRY_FIELDS)]
 
 
+def rooms_at(user_id, rooms_now, entries):
+    """The user's rooms just before `entries`, from their rooms after them (or later).
+
+    `rooms_now` is read from the memberships table at some moment; `entries`
+    must run from the cursor to at least the stream head of that moment. Each
+    join or leave of the user is undone, newest first. Undoing a change the
+    memberships did not show yet is harmless (removing an absent room, adding
+    a present one), so a later end is fine; an earlier one is not.
+    """
+    rooms = set(rooms_now)
+    for entry in reversed(entries):
+        change = entry.membership_change(user_id)
+        if change is JOINED:
+            rooms.discard(entry.room_id)
+        elif change is LEFT:
+            rooms.add(entry.room_id)
+    return rooms
+
+
 def filter_entries(entries, user_id, rooms):
+    """What the user sees of `entries`; `rooms` are their rooms just before the first one."""
     rooms = set(rooms)
     return [entry.data for entry in entries if entry.visible_to(user_id, rooms)]
 
@@ -197,7 +234,8 @@ class Hub:
 
     def release_all(self):
         """Answer every waiting poll now (graceful shutdown)."""
-        self._ensure_started()
+        if self._pid != os.getpid():
+            return  # never started in this process: no poll waits, and nothing to start now
         self.closing = True
         with self._lock:
             waiters = list(self._waiters)
@@ -217,10 +255,16 @@ class Hub:
 
     # The buffer.
 
-    def refresh(self):
-        """Read committed events past the buffer's head, then wake whom they concern."""
+    def refresh(self, at_least=None):
+        """Read committed events past the buffer's head, then wake whom they concern.
+
+        With `at_least`, nothing is read if the buffer already reaches that far:
+        polls that arrive together after a wake share the one read (hazard 6).
+        """
         self._ensure_started()
         with self._fetch_lock:
+            if at_least is not None and self.head is not None and self.head >= at_least:
+                return
             head, _ = stream_state()
             if self.head is None:
                 self.floor = self.head = max(head - BUFFER_SIZE, 0)
@@ -257,17 +301,20 @@ class Hub:
         """Make sure the buffer holds everything up to `head` (the caller's database view)."""
         self._ensure_started()
         if self.head is None or self.head < head:
-            self.refresh()
+            self.refresh(at_least=head)
 
     def collect(self, user_id, rooms, cursor):
-        """Return (events, cursor) after `cursor` from the buffer, or None if it doesn't reach back."""
+        """Return (events, cursor) after `cursor` from the buffer, or None if it doesn't reach back.
+
+        `rooms` are the user's rooms as read at a stream head the buffer has reached.
+        """
         with self._lock:
             if self.head is None or cursor < self.floor:
                 return None
             start = bisect.bisect_right(self._positions, cursor)
             entries = self._entries[start:]
             head = self.head
-        return filter_entries(entries, user_id, rooms), max(cursor, head)
+        return filter_entries(entries, user_id, rooms_at(user_id, rooms, entries)), max(cursor, head)
 
     # Waiting.
 
@@ -311,19 +358,26 @@ class Hub:
     # Background loops (threads, or greenlets under gevent's monkey patching).
 
     def _fetch_loop(self):
+        failures = 0
         while True:
-            hinted = self._wanted.wait(SAFETY_REFRESH_SECONDS)
-            self._wanted.clear()
-            if not hinted and not self._waiters:
-                continue
+            if not failures:
+                hinted = self._wanted.wait(SAFETY_REFRESH_SECONDS)
+                self._wanted.clear()
+                if not hinted and not self._waiters:
+                    continue
             try:
                 self.refresh()
-            except Exception:
-                log.exception("Reading new events failed; retrying")
-                time.sleep(1)
-                self._wanted.set()
-            finally:
+                failures = 0
+            except Exception as error:
+                # The loop keeps its one connection between reads (opening one
+                # per wake would cost more than the read), so after PostgreSQL
+                # restarts the first read finds it dead: retry at once on a new
+                # one, then back off while the database stays away.
                 connection.close()
+                failures += 1
+                log.warning("Reading new events failed (%s, %d in a row); retrying", error, failures)
+                if failures > 1:
+                    time.sleep(min(0.5 * failures, 5))
 
     def _maintenance_loop(self):
         from . import presence, retention
@@ -345,7 +399,11 @@ class Hub:
             listener = None
             try:
                 db = connections["default"]
-                listener = db.get_new_connection(db.get_connection_params())
+                params = db.get_connection_params()
+                # Named in pg_stat_activity; TCP keepalives notice a peer that vanished silently.
+                params.setdefault("application_name", "parley-listener")
+                params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+                listener = db.get_new_connection(params)
                 listener.autocommit = True
                 listener.cursor().execute(f"LISTEN {CHANNEL}")
                 delay = 0.5
@@ -359,7 +417,9 @@ class Hub:
                             listener.notifies.clear()
                             self.wake()
                     else:
-                        listener.cursor().execute("SELECT 1")
+                        # A round trip proves the connection; repeating LISTEN is a no-op
+                        # and keeps pg_stat_activity saying what this connection is for.
+                        listener.cursor().execute(f"LISTEN {CHANNEL}")
             except Exception as error:
                 log.warning("Event listener lost its connection (%s); reconnecting in %.1fs", error, delay)
             finally:
@@ -386,9 +446,13 @@ hub = Hub()
 def poll(*, user_id: int, room_ids: set, cursor: int, head: int, timeout: float):
     """Return (events, cursor): at once if there are events after `cursor`, else after waiting.
 
-    The caller has read `head` and `room_ids` from the database; this closes
-    the connection before it waits, so a waiting poll holds none.
+    The caller has read `head` and then `room_ids` from the database; this
+    closes the connection before it waits, so a waiting poll holds none.
     """
+    # The rooms were read after `head`, so they may include a join or leave
+    # past it. Reading the head again bounds them: everything up to it is
+    # loaded, and rooms_at() can undo the user's changes back to the cursor.
+    head = max(head, stream_state()[0])
     hub.ensure_loaded(head)
     result = hub.collect(user_id, room_ids, cursor)
     if result is None:
@@ -406,10 +470,18 @@ def poll(*, user_id: int, room_ids: set, cursor: int, head: int, timeout: float)
 
 
 def _collect_stored(user_id, room_ids, cursor, head):
-    """Read events after `cursor` from the database, for cursors older than the buffer."""
-    entries = load_entries(Event.objects.after(cursor).for_member(user_id, room_ids)[:CATCH_UP_LIMIT])
+    """Read events after `cursor` from the database, for cursors older than the buffer.
+
+    `room_ids` were read at or before `head`.
+    """
+    # The user's own joins and leaves since the cursor, all of them (they are
+    # few), to know their rooms at the cursor and which rooms to read.
+    changes = load_entries(Event.objects.after(cursor).filter(type=Event.ROOM, subject_id=user_id))
+    rooms = rooms_at(user_id, room_ids, changes)
+    candidates = rooms | set(room_ids) | {entry.room_id for entry in changes}
+    entries = load_entries(Event.objects.after(cursor).for_member(user_id, candidates)[:CATCH_UP_LIMIT])
     if len(entries) == CATCH_UP_LIMIT:
         next_cursor = entries[-1].position
     else:
         next_cursor = max([head, cursor] + [entry.position for entry in entries[-1:]])
-    return filter_entries(entries, user_id, room_ids), next_cursor
+    return filter_entries(entries, user_id, rooms), next_cursor

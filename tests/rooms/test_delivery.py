@@ -1,0 +1,328 @@
+"""The per-process Hub and poll(): who is woken, what is seen, and the database fallback.
+
+No server: the tests drive hub.refresh() themselves (background loops are off in
+tests). They run on SQLite and on PostgreSQL. Tests where a poll waits are
+transactional: a waiting poll closes its database connection, as it must in
+production (hazard 1), which would end the test's own transaction.
+"""
+import threading
+import time
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django.test.utils import CaptureQueriesContext
+
+from rooms import events, presence, selectors, services
+from rooms.events import Waiter, hub
+
+pytestmark = pytest.mark.django_db
+waits = pytest.mark.django_db(transaction=True)
+
+
+def head():
+    return events.stream_state()[0]
+
+
+def poll(user, cursor, timeout=0):
+    """What GET /api/events does after its checks: the user's rooms now, then poll()."""
+    return events.poll(
+        user_id=user.id, room_ids=selectors.room_ids_of(user.id), cursor=cursor, head=head(), timeout=timeout,
+    )
+
+
+def bodies(found):
+    return [event["message"]["body"] for event in found if event["type"] == "message"]
+
+
+def post(room, author, body):
+    return services.message_post(room=room, author=author, body=body)[0]
+
+
+def registered(user, rooms):
+    waiter = Waiter(user.id, frozenset(room.id for room in rooms))
+    hub._register(waiter)
+    return waiter
+
+
+# Waking ------------------------------------------------------------------------------
+
+
+def test_a_wake_reaches_only_the_waiters_the_new_events_concern(make_user, room_factory):
+    ana, ben, cara, dan = (make_user(name) for name in ("Ana", "Ben", "Cara", "Dan"))
+    red = room_factory(ana, "red", is_private=True)
+    blue = room_factory(ben, "blue", is_private=True)
+    services.room_invite(room=red, inviter=ana, invitee=cara)
+    hub.refresh()
+    waiters = {
+        "ana": registered(ana, [red]), "ben": registered(ben, [blue]),
+        "cara": registered(cara, [red]), "dan": registered(dan, []),
+    }
+
+    def woken():
+        found = {name for name, waiter in waiters.items() if waiter.event.is_set()}
+        for waiter in waiters.values():
+            waiter.event.clear()
+        return found
+
+    post(red, ana, "in red")
+    hub.refresh()
+    assert woken() == {"ana", "cara"}
+
+    services.typing_notify(room=blue, user=ben)
+    hub.refresh()
+    assert woken() == {"ben"}
+
+    # A join wakes the joining user's polls (by user) and the room's members.
+    services.room_invite(room=blue, inviter=ben, invitee=dan)
+    hub.refresh()
+    assert woken() == {"ben", "dan"}
+
+    # Presence goes to the members of the user's rooms (its audience) and the user.
+    presence._set_status(cara, online=True, now=timezone.now())
+    hub.refresh()
+    assert woken() == {"ana", "cara"}
+
+    # A public room's creation is for everyone.
+    room_factory(dan, "lobby")
+    hub.refresh()
+    assert woken() == {"ana", "ben", "cara", "dan"}
+
+    # Nothing new: nobody.
+    hub.refresh()
+    assert woken() == set()
+
+
+def test_one_read_per_wake_is_shared_by_every_waiter_of_the_room(make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana, "busy")
+    hub.refresh()
+    waiters = [registered(ana, [room]) for _ in range(200)]
+    post(room, ana, "hello all")
+    with CaptureQueriesContext(connection) as queries:
+        hub.refresh()
+    assert len(queries) == 2, [q["sql"] for q in queries]  # the stream head, then the new events
+    assert all(waiter.event.is_set() for waiter in waiters)
+
+    # Polls that arrive after the wake find the buffer loaded: no read of their own.
+    with CaptureQueriesContext(connection) as queries:
+        hub.ensure_loaded(head())
+    assert len(queries) == 1  # only head() above
+
+
+@waits
+def test_a_waiting_poll_returns_with_the_event_that_woke_it(make_user, room_factory):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "live")
+    services.room_join(room=room, user=ben)
+    cursor = head()
+    hub.refresh()
+    answer = {}
+
+    def wait():
+        answer["result"] = poll(ben, cursor, timeout=10)
+        answer["at"] = time.monotonic()
+        connection.close()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while ben.id not in hub.waiting_user_ids and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ben.id in hub.waiting_user_ids
+    post(room, ana, "psst")
+    sent = time.monotonic()
+    hub.refresh()
+    thread.join(5)
+    assert not thread.is_alive()
+    found, new_cursor = answer["result"]
+    assert bodies(found) == ["psst"]
+    assert answer["at"] - sent < 0.5
+    assert new_cursor == head()
+
+
+def test_an_event_landing_between_the_final_check_and_the_wait_is_not_missed(
+    make_user, room_factory, monkeypatch
+):
+    """Hazard 4: the waiter is registered before its last check, so the wake finds it."""
+    ana = make_user("Ana")
+    room = room_factory(ana, "race")
+    cursor = head()
+    hub.refresh()
+    collect = hub.collect
+    calls = []
+
+    def collect_then_race(user_id, rooms, after):
+        result = collect(user_id, rooms, after)
+        if not calls:
+            # The check found nothing; now an event commits and the fetch loop
+            # runs, before the poll gets to wait.
+            post(room, ana, "just in time")
+            hub.refresh()
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(hub, "collect", collect_then_race)
+    started = time.monotonic()
+    found, _ = hub.wait(ana.id, {room.id}, cursor, timeout=5)
+    assert bodies(found) == ["just in time"]
+    assert time.monotonic() - started < 1, "the wake was lost: the poll waited out its timeout"
+    assert calls[0][0] == []
+
+
+def test_release_all_answers_waiting_polls_at_once(make_user):
+    ana = make_user("Ana")
+    cursor = head()
+    hub.refresh()
+    answer = {}
+    thread = threading.Thread(target=lambda: answer.setdefault("r", hub.wait(ana.id, set(), cursor, 10)))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while ana.id not in hub.waiting_user_ids and time.monotonic() < deadline:
+        time.sleep(0.01)
+    hub.release_all()
+    thread.join(2)
+    assert answer["r"] == ([], cursor)
+
+
+# The buffer and the database path ------------------------------------------------------
+
+
+def test_cursors_older_than_the_trimmed_buffer_are_served_from_the_database(
+    make_user, room_factory, monkeypatch
+):
+    monkeypatch.setattr(events, "BUFFER_SIZE", 5)
+    monkeypatch.setattr(events, "CATCH_UP_LIMIT", 7)
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "history")
+    other = room_factory(ana, "elsewhere", is_private=True)  # ben never sees these
+    services.room_join(room=room, user=ben)
+    start = head()
+    hub.refresh()
+    sent = []
+    for n in range(30):
+        sent.append(post(room, ana, f"m{n}").body)
+        post(other, ana, f"secret{n}")
+        hub.refresh()  # the buffer trims itself as it grows
+    assert hub.floor > start, "the buffer should no longer reach back to the start"
+    assert len(hub._entries) <= 2 * events.BUFFER_SIZE
+
+    seen, cursor, rounds = [], start, 0
+    while len(seen) < len(sent) and rounds < 50:
+        found, cursor = poll(ben, cursor)
+        seen += bodies(found)
+        assert all("secret" not in body for body in bodies(found))
+        rounds += 1
+    assert seen == sent  # all of them, once each, in order, across pages of CATCH_UP_LIMIT
+    assert rounds > 2
+    assert cursor == head()
+
+    # A cursor right at the buffer's floor is served from memory.
+    with CaptureQueriesContext(connection) as queries:
+        assert hub.collect(ben.id, {room.id}, hub.floor) is not None
+    assert len(queries) == 0
+    assert hub.collect(ben.id, {room.id}, hub.floor - 1) is None
+
+
+@waits
+def test_the_database_path_pages_through_events_the_user_does_not_see(make_user, room_factory, monkeypatch):
+    monkeypatch.setattr(events, "BUFFER_SIZE", 2)
+    monkeypatch.setattr(events, "CATCH_UP_LIMIT", 3)
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room_factory(ana, "secret", is_private=True)
+    start = head()
+    now = timezone.now()
+    for n in range(12):
+        # Presence has no room, so SQL cannot narrow it to ben; he sees none of it.
+        presence._set_status(ana, online=n % 2 == 0, now=now, cutoff=now + timedelta(days=1))
+        hub.refresh()
+    assert hub.floor > start
+    cursor, rounds = start, 0
+    while cursor != head() and rounds < 20:
+        found, new_cursor = poll(ben, cursor)
+        assert found == []
+        assert new_cursor > cursor
+        cursor, rounds = new_cursor, rounds + 1
+    assert cursor == head()
+    assert rounds >= 2  # pages of CATCH_UP_LIMIT rows, each moving the cursor on
+
+
+# Joining and leaving in the middle of a batch -------------------------------------------
+
+
+@pytest.mark.parametrize("from_database", [False, True], ids=["buffer", "database"])
+def test_a_leave_mid_batch_keeps_what_came_before_it_and_hides_what_came_after(
+    make_user, room_factory, monkeypatch, from_database
+):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "leaving")
+    services.room_join(room=room, user=ben)
+    cursor = head()
+    hub.refresh()
+    post(room, ana, "before you go")
+    services.room_leave(room=room, user=ben)
+    post(room, ana, "after you left")
+    if from_database:
+        monkeypatch.setattr(events, "BUFFER_SIZE", 1)
+        for _ in range(3):
+            post(room_factory(ana), ana, "filler")
+            hub.refresh()
+        assert hub.collect(ben.id, set(), cursor) is None
+    found, _ = poll(ben, cursor)
+    assert bodies(found) == ["before you go"]
+    assert [e["action"] for e in found if e["type"] == "room" and e["user"]["id"] == ben.id] == ["left"]
+
+
+@pytest.mark.parametrize("from_database", [False, True], ids=["buffer", "database"])
+def test_an_invitation_mid_batch_shows_what_comes_after_it_only(
+    make_user, room_factory, monkeypatch, from_database
+):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "private", is_private=True)
+    cursor = head()
+    hub.refresh()
+    post(room, ana, "before the invitation")
+    services.room_invite(room=room, inviter=ana, invitee=ben)
+    post(room, ana, "welcome")
+    if from_database:
+        monkeypatch.setattr(events, "BUFFER_SIZE", 1)
+        for _ in range(3):
+            post(room_factory(ana), ana, "filler")
+            hub.refresh()
+        assert hub.collect(ben.id, set(), cursor) is None
+    found, _ = poll(ben, cursor)
+    assert bodies(found) == ["welcome"]
+    assert [e["action"] for e in found if e["type"] == "room" and e["room"] == room.slug] == ["invited"]
+
+
+def test_rooms_read_after_the_head_do_not_leak_or_lose_messages(make_user, room_factory):
+    """The view reads the head, then the rooms: a join or leave may fall in between."""
+    ana, ben = make_user("Ana"), make_user("Ben")
+    private = room_factory(ana, "private", is_private=True)
+    public = room_factory(ana, "public")
+    services.room_join(room=public, user=ben)
+    cursor = head()
+    post(private, ana, "not for ben")
+    post(public, ana, "for ben")
+    stale_head = head()
+    hub.refresh()
+    # Between the view's head and its rooms: ben is invited in, and leaves public.
+    services.room_invite(room=private, inviter=ana, invitee=ben)
+    services.room_leave(room=public, user=ben)
+    found, _ = events.poll(
+        user_id=ben.id, room_ids=selectors.room_ids_of(ben.id), cursor=cursor, head=stale_head, timeout=0,
+    )
+    assert bodies(found) == ["for ben"]
+
+
+def test_changing_a_room_one_is_not_a_member_of_shows_none_of_its_messages(make_user, room_factory):
+    ana, boss = make_user("Ana"), make_user("Boss", staff=True)
+    room = room_factory(ana, "private", is_private=True)
+    cursor = head()
+    hub.refresh()
+    services.room_update(room=room, by=boss, topic="moderated")
+    post(room, ana, "private talk")
+    found, _ = poll(boss, cursor)
+    assert bodies(found) == []
