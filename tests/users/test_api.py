@@ -218,7 +218,7 @@ def test_login_of_a_pending_user_with_a_wrong_password_reveals_nothing(make_user
 def test_login_of_a_deactivated_user_is_refused(make_user):
     gone = make_user()
     User.objects.filter(pk=gone.pk).update(is_active=False)
-    assert login(gone.email).status_code in (401, 403)
+    error_of(login(gone.email), 401, "not_authenticated")
     assert not ApiToken.objects.exists()
 
 
