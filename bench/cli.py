@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import load, report
 from .server import (
-    ROOT, Sampler, Server, create_database, drop_database, migrate, postmaster_pid, wait_for_quiet,
+    ROOT, Sampler, Server, StubServer, create_database, drop_database, migrate, postmaster_pid, wait_for_quiet,
 )
 
 PRESETS = {
@@ -69,6 +69,8 @@ def parse_args(argv):
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the server (repeatable)")
     parser.add_argument("--profile", metavar="DIR", help="py-spy record every worker during the window into DIR")
+    parser.add_argument("--stub", action="store_true",
+                        help="run against bench/stub.py (an in-memory stand-in) to calibrate the load generator")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS",
                         help="first wait up to this long for the machine to be idle (other processes < 0.3 cores)")
@@ -232,23 +234,32 @@ def run(argv=None):
     log = lambda text: print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)  # noqa: E731
     try:
         quiet_before = wait_for_quiet(args.quiet_wait, log=log) if args.quiet_wait > 0 else None
-        if args.database_url:
+        if args.stub:
+            database_url = database = None
+            server = StubServer(rooms=args.rooms, log_path=Path(workdir) / "server.log")
+            server.wait_ready()
+            setup = {"setup": "stub", "seconds": 0, "rooms": [f"room-{j}" for j in range(args.rooms)],
+                     "users": [{"id": i, "token": f"stub{i}", "rooms": [f"room-{i % args.rooms}"]}
+                               for i in range(args.clients)]}
+            log(f"stub server on {server.url} (calibration: no Parley, no database)")
+        elif args.database_url:
             database_url = args.database_url
             database = database_url.rsplit("/", 1)[1].split("?")[0]
         else:
             database_url, database = create_database()
             created = database
-        log(f"database {database}; migrating")
-        migrate(database_url)
-        setup = None
-        if args.setup == "bulk":
-            log(f"bulk-creating {args.clients} users, {args.rooms} rooms, memberships and tokens through Django")
-            setup = seed_bulk(database_url, args, run_id, workdir)
-        server_env = dict(item.split("=", 1) for item in args.server_env)
-        server = Server(database_url, workers=args.workers, log_path=Path(workdir) / "server.log", env=server_env)
-        server.wait_ready()
-        log(f"server on {server.url}, workers {server.worker_pids()}; log {server.log_path}")
-        if args.setup == "api":
+        if not args.stub:
+            log(f"database {database}; migrating")
+            migrate(database_url)
+            setup = None
+            if args.setup == "bulk":
+                log(f"bulk-creating {args.clients} users, {args.rooms} rooms, memberships and tokens through Django")
+                setup = seed_bulk(database_url, args, run_id, workdir)
+            server_env = dict(item.split("=", 1) for item in args.server_env)
+            server = Server(database_url, workers=args.workers, log_path=Path(workdir) / "server.log", env=server_env)
+            server.wait_ready()
+            log(f"server on {server.url}, workers {server.worker_pids()}; log {server.log_path}")
+        if args.setup == "api" and not args.stub:
             log(f"registering and logging in {args.clients} users through the API (PBKDF2: slow by design)")
             process, pipe = run_child(context, load.api_setup_main, {
                 "host": "127.0.0.1", "port": server.port, "run_id": run_id, "password": "bench-password-7431",
@@ -260,7 +271,7 @@ def run(argv=None):
         users = setup["users"]
         warm_up(server, [u["token"] for u in users[:16]])
 
-        sampler = Sampler(server.process.pid, postmaster_pid(database_url), database)
+        sampler = Sampler(server.process.pid, postmaster_pid(database_url) if database_url else None, database)
         sampler.start()
         rss_before, pss_before = sampler.memory_now(settle=2.0)
         log(f"server RSS before clients: {rss_before / 2**20:.1f} MiB (PSS {pss_before / 2**20:.1f} MiB)")
@@ -331,7 +342,7 @@ def run(argv=None):
                 profiler.kill()
         sampler.stop()
         result = report.build(
-            args=args, command=command, machine={**machine_facts(), "postgresql": postgres_version(database_url)}, code=code_version(),
+            args=args, command=command, machine={**machine_facts(), "postgresql": postgres_version(database_url) if database_url else None}, code=code_version(),
             setup=setup, per_room=per_room, readies=[r[0] for r in readies], ramp_seconds=ramp_seconds,
             sampler=sampler, rss_before=rss_before, pss_before=pss_before, rss_after_ramp=rss_after_ramp,
             pss_after_ramp=pss_after_ramp, cpu_before_ramp=cpu_before_ramp, cpu_after_ramp=cpu_after_ramp,

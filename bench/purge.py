@@ -54,12 +54,8 @@ def main(argv=None):
     if args.per_room <= KEEP:
         parser.error(f"--per-room must be above the kept {KEEP} for the purge to have work")
 
-    import psycopg2
-
     name = f"parley_bench_purge_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(args.admin_url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
+    admin_sql(args.admin_url, f"CREATE DATABASE {name}")
     url = args.admin_url.rsplit("/", 1)[0] + "/" + name
     env = {
         **os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -74,12 +70,31 @@ def main(argv=None):
         if args.keep_db:
             print(f"kept database: {url}")
         else:
-            admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+            admin_sql(args.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     print_results(results)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0 if results["checks"] == "ok" else 1
+
+
+def admin_sql(admin_url, sql, attempts=20):
+    """Run one statement as the admin, waiting out a full or restarting server (a shared machine)."""
+    import psycopg2
+
+    for attempt in range(attempts):
+        try:
+            admin = psycopg2.connect(admin_url, connect_timeout=5)
+        except psycopg2.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(3)
+            continue
+        try:
+            admin.autocommit = True
+            admin.cursor().execute(sql)
+            return
+        finally:
+            admin.close()
 
 
 def run(args, url, env):
@@ -139,9 +154,11 @@ def run(args, url, env):
     results["checks"] = check(cursor, args, results, writer_room, expected_pruned, writer)
 
     # The same command with nothing left to do: what Django and the command cost on their own.
+    began = time.monotonic()
     idle = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, idle_usage = os.wait4(idle.pid, 0)
     idle.returncode = 0
+    results["idle_purge_seconds"] = round(time.monotonic() - began, 2)
     results["idle_purge_peak_rss_mib"] = rss_mib(idle_usage)
     db.close()
     return results
@@ -368,8 +385,9 @@ def print_results(r):
     print(f"  command: {r['command']}")
     print(f"  wall time: {r['purge_seconds']} s; reported {r['reported_deleted']:,} deleted in "
           f"{r['reported_rooms']} rooms")
-    print(f"  peak RSS of the purge process: {r['purge_peak_rss_mib']} MiB "
-          f"(the same command with nothing to delete: {r['idle_purge_peak_rss_mib']} MiB)")
+    print(f"  peak RSS of the purge process: {r['purge_peak_rss_mib']} MiB")
+    print(f"  the same command with nothing left to delete: {r['idle_purge_seconds']} s, "
+          f"{r['idle_purge_peak_rss_mib']} MiB (Python, Django and the room scan)")
     print(f"  PostgreSQL backend: {r['backend']}; WAL written: {r['wal_mib']} MiB")
     print(f"  table sizes before {r['size_before']} after {r['size_after']} (MiB; space is reused, not returned)")
     if "writer" in r:

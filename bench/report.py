@@ -94,7 +94,9 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
     machine_busy_window = cpu_end[2] - cpu_start[2]
     postgres_cpu_window = (cpu_end[1] - cpu_start[1]) if cpu_start[1] is not None else None
     clients = args.clients
-    memory_per_client = (sampler.peak_rss - rss_before) / clients
+    # Per client actually held: with fewer connected than asked, dividing by --clients would flatter it.
+    held = max(1, sum(r["with_cursor"] for r in readies))
+    memory_per_client = (sampler.peak_rss - rss_before) / held
     latencies = [r["latency"] * 1000 for r in confirmed if "latency" in r]
     lags = [max(0.0, r["lag"]) * 1000 for r in sent]
     window_counts = _sum_counts(done.get("window_counts", {}) for done in dones)
@@ -175,8 +177,8 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "pss_before_clients_mib": round(pss_before / 2**20, 1),
             "peak_pss_mib": round(sampler.peak_pss / 2**20, 1),
             "memory_per_client_kb": round(memory_per_client / 1024, 1),
-            "memory_per_client_kb_after_ramp": round((rss_after_ramp - rss_before) / clients / 1024, 1),
-            "memory_per_client_kb_pss": round((sampler.peak_pss - pss_before) / clients / 1024, 1),
+            "memory_per_client_kb_after_ramp": round((rss_after_ramp - rss_before) / held / 1024, 1),
+            "memory_per_client_kb_pss": round((sampler.peak_pss - pss_before) / held / 1024, 1),
             "peak_postgres_connections": sampler.peak_pg_connections,
             "log": str(server_log),
             "log_errors": _log_errors(server_log),

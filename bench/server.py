@@ -203,7 +203,7 @@ def create_database():
     """Create a fresh database; return (url, name)."""
     import psycopg2
 
-    name = f"parley_bench_{uuid.uuid4().hex[:10]}"
+    name = f"parley_bench_delivery_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(ADMIN_URL)
     admin.autocommit = True
     admin.cursor().execute(f"CREATE DATABASE {name}")
@@ -314,6 +314,30 @@ class Server:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        self._log.close()
+
+
+class StubServer(Server):
+    """bench/stub.py instead of Parley: the same interface, for calibrating the load generator."""
+
+    def __init__(self, *, rooms, log_path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.stub", "--port", str(self.port), "--rooms", str(rooms)],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.workers = 0
+
+    def worker_pids(self):
+        return [self.process.pid]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self._log.close()
 
 
