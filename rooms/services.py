@@ -74,10 +74,16 @@ def room_join(*, room: Room, user) -> bool:
         return False
     with transaction.atomic():
         position = events.take_position()
-        _, created = Membership.objects.get_or_create(room=room, user=user)
+        _, created = Membership.objects.get_or_create(room=room, user=user, defaults=_caught_up(room))
         if created:
             _room_event(position, room, "joined", user)
     return created
+
+
+def _caught_up(room):
+    """A new member starts with the history read: only what comes after counts as unread."""
+    last = Room.objects.filter(pk=room.pk).values_list("last_message_id", flat=True).first()
+    return {"last_read_message_id": last or 0}
 
 
 def room_leave(*, room: Room, user) -> None:
@@ -92,7 +98,7 @@ def room_invite(*, room: Room, inviter, invitee) -> bool:
     """Add `invitee` to the room; return False if they were a member already."""
     with transaction.atomic():
         position = events.take_position()
-        _, created = Membership.objects.get_or_create(room=room, user=invitee)
+        _, created = Membership.objects.get_or_create(room=room, user=invitee, defaults=_caught_up(room))
         if created:
             _room_event(position, room, "invited", invitee, by=inviter)
     return created

@@ -92,3 +92,16 @@ def test_reading_past_the_newest_message_or_as_a_non_member_is_refused(api, make
     private = api(ana).post("/api/rooms", {"name": "p", "is_private": True}).json()["room"]["slug"]
     assert read(api(eve), private, newest).status_code == 404
     assert Event.objects.filter(type=Event.RECEIPT).count() == 0
+
+
+def test_joining_a_room_starts_with_its_history_read(api, make_user, room_factory):
+    from rooms import services
+
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "busy")
+    for n in range(3):
+        services.message_post(room=room, author=ana, body=f"before {n}")
+    assert api(ben).post(f"/api/rooms/{room.slug}/join").status_code == 200
+    services.message_post(room=room, author=ana, body="after")
+    rooms = {r["slug"]: r for r in api(ben).get("/api/rooms").json()["rooms"]}
+    assert rooms[room.slug]["unread_count"] == 1
