@@ -64,14 +64,14 @@ def main(argv=None):
         if not database_url:
             database_url = f"sqlite:///{directory}/abandoned.sqlite3"
             migrate(database_url)
-        server = Server(database_url, log_path=Path(directory) / "server.log", PARLEY_STATS_SECONDS=1)
+        server = Server(database_url, log_path=Path(directory) / "server.log", PARLEY_STATS_SECONDS=3)
         try:
             (person,) = make_people(database_url, "Abandoner")
             token = person["token"]
             cursor = call(server.url, token, "GET", "/api/events").body["cursor"]
             call(server.url, token, "GET", f"/api/events?cursor={cursor}&timeout=0")
             (pid,) = worker_pids(server.process.pid)
-            time.sleep(2.5)
+            time.sleep(3.5)
             baseline = live_stats(server)[pid]
             print(f"{'round':>5} {'polls':>7} {'send s':>7} {'settle s':>8} {'peak wait':>9} "
                   f"{'waiting':>7} {'greenlets':>9} {'fds':>5} {'RSS MiB':>8}")
@@ -83,7 +83,7 @@ def main(argv=None):
                 sent = time.monotonic() - started
                 stats, peak = wait_settled(server, pid, baseline, limit=args.polls / 20 + args.timeout + 60,
                                            not_before=time.monotonic() + args.timeout + 1.5)
-                time.sleep(1.5)  # one more stats line, for the settled memory
+                time.sleep(3.5)  # one more stats line, for the settled memory
                 stats = live_stats(server)[pid]
                 print(f"{round_number:>5} {args.polls:>7} {sent:>7.1f} {time.monotonic() - started:>8.1f} "
                       f"{peak:>9} {stats['waiting']:>7} {stats['greenlets']:>9} {stats['fds']:>5} "

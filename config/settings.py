@@ -252,6 +252,10 @@ if PARLEY_SCRIPT_NAME:
     FORCE_SCRIPT_NAME = PARLEY_SCRIPT_NAME
     STATIC_URL = f"{PARLEY_SCRIPT_NAME}/static/"  # WhiteNoise serves it at /static/ after the prefix
     SESSION_COOKIE_PATH = CSRF_COOKIE_PATH = f"{PARLEY_SCRIPT_NAME}/"
+    # The HTTPS redirect's exemptions match request.path, which now starts with the prefix.
+    import re  # noqa: E402
+
+    SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, rf"^{re.escape(PARLEY_SCRIPT_NAME.lstrip('/'))}/healthz$"]
 
 # Long polling needs a server that holds thousands of waiting requests cheaply:
 # gunicorn's gevent worker (config/gunicorn.py). "auto" lets config/wsgi.py

@@ -163,7 +163,8 @@ def proxy(request, tmp_path_factory):
     nginx = None
     try:
         for n in range(count):
-            servers.append(Server(database_url, log_path=directory / f"app{n}.log", PARLEY_SCRIPT_NAME="/chat"))
+            servers.append(Server(database_url, log_path=directory / f"app{n}.log", PARLEY_SCRIPT_NAME="/chat",
+                                  PARLEY_HTTPS="on", PARLEY_TRUSTED_PROXIES=1))  # as in production
         nginx, addresses = start_nginx(directory, servers, PROXY_TIMEOUT)
         yield {**addresses, "servers": servers, "database_url": database_url}
     finally:
