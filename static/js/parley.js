@@ -89,6 +89,7 @@
     wake: new AbortController(), // aborted (and replaced) to cut waits short
     pollAbort: null,
     sendQueue: Promise.resolve(),
+    typingSent: Promise.resolve(), // the last typing notice, settled once the server has it
   };
 
   // ---- Small helpers --------------------------------------------------------
@@ -792,7 +793,8 @@
     const now = Date.now();
     if (now - view.lastTypingSent < TYPING_SEND_EVERY_MS) return;
     view.lastTypingSent = now;
-    api.post(roomPath(view.slug, '/typing')).catch((err) => { handleAuthError(err); });
+    state.typingSent = api.post(roomPath(view.slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS })
+      .catch((err) => { handleAuthError(err); });
   }
 
   // ---- Sending --------------------------------------------------------------
@@ -872,7 +874,10 @@
 
   /** Sends go one at a time, so messages keep the order they were written in. */
   function queueDelivery(p) {
-    state.sendQueue = state.sendQueue.then(() => deliver(p)).catch(logUnexpected);
+    // After the typing notice still in flight, if any: should the message reach the server
+    // first, the others would see "… is typing" for seconds after the message itself.
+    const typing = state.typingSent;
+    state.sendQueue = state.sendQueue.then(() => typing).then(() => deliver(p)).catch(logUnexpected);
   }
 
   async function deliver(p) {
@@ -1115,6 +1120,9 @@
   /** Notice the laptop waking up or the network coming back, and poll at once. */
   function watchForWakeUps() {
     window.addEventListener('online', wake);
+    // Offline: a long poll already in flight may hang on a dead connection for its
+    // whole timeout; cut it, so "Reconnecting…" shows now and the retries start.
+    window.addEventListener('offline', wake);
     let hiddenSince = document.hidden ? Date.now() : null;
     document.addEventListener('visibilitychange', () => {
       if (document.hidden) {
