@@ -323,7 +323,9 @@ def run(argv=None):
         log(f"window of {args.duration:.0f}s: {args.senders} senders at {args.rate:g} msg/s in all")
         time.sleep(max(0, send_end - time.time()))
         cpu_end = sampler.cpu_snapshot()
-        sent = [record for (records,) in gather(pipes, "sent", load.SEND_TIMEOUT * 3 + 60) for record in records]
+        answers = gather(pipes, "sent", load.SEND_TIMEOUT + 60)
+        sent = [record for records, _ in answers for record in records]
+        skipped = sum(n for _, n in answers)
         sends_done = time.time()
         expected = {}
         for record in sent:
@@ -347,7 +349,7 @@ def run(argv=None):
             sampler=sampler, rss_before=rss_before, pss_before=pss_before, rss_after_ramp=rss_after_ramp,
             pss_after_ramp=pss_after_ramp, cpu_before_ramp=cpu_before_ramp, cpu_after_ramp=cpu_after_ramp,
             cpu_start=cpu_start, cpu_end=cpu_end, cpu_final=cpu_final, send_start=send_start, send_end=send_end,
-            sends_done=sends_done, sent=sent, dones=dones, server_log=server.log_path,
+            sends_done=sends_done, sent=sent, skipped=skipped, dones=dones, server_log=server.log_path,
             profile_dir=args.profile, target=TARGETS[args.preset], quiet_before=quiet_before,
         )
         print(report.table(result), flush=True)

@@ -47,6 +47,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=None, help="passed to purge_messages (default: its own)")
     parser.add_argument("--writer-interval", type=float, default=0.02,
                         help="seconds between the writer's posts during the purge; 0 turns the writer off")
+    parser.add_argument("--baseline", type=float, default=5.0,
+                        help="seconds the writer posts before the purge starts, to compare with")
     parser.add_argument("--keep-db", action="store_true", help="leave the database for a look afterwards")
     parser.add_argument("--admin-url", default=ADMIN_URL)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
@@ -121,6 +123,7 @@ def run(args, url, env):
     writer = Writer(env, author, writer_room, args.writer_interval) if args.writer_interval > 0 else None
     if writer:
         writer.start()
+        time.sleep(args.baseline)  # the same writer with no purge running, to compare with
     backend = BackendSampler(cursor.connection.dsn, os.path.basename(url), exclude=db.get_backend_pid())
     backend.start()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -140,8 +143,8 @@ def run(args, url, env):
         raise SystemExit(f"purge failed ({process.returncode}):\n{stderr.decode()}")
     results["purge_seconds"] = round(seconds, 2)
     results["purge_peak_rss_mib"] = rss_mib(usage)
-    results["wal_mib"] = round(scalar(cursor, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal_before])
-                               / 2**20, 1)
+    results["wal_mib"] = round(float(scalar(cursor, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)",
+                                            [wal_before])) / 2**20, 1)
     results["backend"] = backend.summary()
     results["size_after"] = sizes(cursor)
     results["command"] = " ".join(["python", "manage.py"] + command[2:])
@@ -150,6 +153,7 @@ def run(args, url, env):
     results["reported_deleted"] = int(total.group(1)) if total else None
     results["reported_rooms"] = int(total.group(2)) if total else None
     if writer:
+        results["writer_before"] = writer.summary(started - args.baseline + 0.5, started)
         results["writer"] = writer.summary(started, started + seconds)
     results["checks"] = check(cursor, args, results, writer_room, expected_pruned, writer)
 
@@ -391,7 +395,8 @@ def print_results(r):
     print(f"  PostgreSQL backend: {r['backend']}; WAL written: {r['wal_mib']} MiB")
     print(f"  table sizes before {r['size_before']} after {r['size_after']} (MiB; space is reused, not returned)")
     if "writer" in r:
-        print(f"  a writer posting meanwhile: {r['writer']}")
+        print(f"  a writer posting into a purged room, before the purge: {r['writer_before']}")
+        print(f"                                       during the purge: {r['writer']}")
     print(f"  checks: {r['checks']}")
 
 
