@@ -17,7 +17,6 @@ PG_ADMIN_URL = os.environ.get("PARLEY_TEST_PG_URL", "postgres://postgres@127.0.0
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.PARLEY_BACKGROUND_THREADS = False
     settings.PARLEY_RATE_LIMITS = False
     from rooms import services

@@ -32,7 +32,7 @@ def server_env(database_url, **extra):
         "DATABASE_URL": database_url,
         "PARLEY_RATE_LIMITS": "off",
         "SECRET_KEY": "test-secret-key-for-live-servers-only-0123456789",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
     }
     env.update({key: str(value) for key, value in extra.items()})
     return env
