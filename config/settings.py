@@ -266,3 +266,9 @@ PARLEY_POLL_MODE = os.environ.get("PARLEY_POLL_MODE", "auto") or "auto"
 if PARLEY_POLL_MODE not in ("auto", "long", "short"):
     raise ImproperlyConfigured(f"PARLEY_POLL_MODE must be auto, long or short, not {PARLEY_POLL_MODE!r}")
 PARLEY_SHORT_POLL_SECONDS = env_int("PARLEY_SHORT_POLL_SECONDS", 1)
+
+# At most this many PostgreSQL connections per app process (config/dbgate.py):
+# polls that arrive together must not each open one, past PostgreSQL's
+# max_connections. It includes the process's listener and background loops (3);
+# keep hosts x workers x this below max_connections.
+PARLEY_DB_CONNECTIONS_PER_WORKER = env_int("PARLEY_DB_CONNECTIONS_PER_WORKER", 16, minimum=4)

@@ -48,6 +48,17 @@ def _settle_poll_mode():
         )
 
 
+def _cap_database_connections():
+    """Open at most PARLEY_DB_CONNECTIONS_PER_WORKER PostgreSQL connections in this process (config/dbgate.py)."""
+    from django.conf import settings
+
+    if settings.USING_POSTGRES:
+        from config import dbgate
+
+        dbgate.install(settings.DATABASES["default"], settings.PARLEY_DB_CONNECTIONS_PER_WORKER)
+
+
 _cooperative_psycopg()
+_cap_database_connections()  # before anything connects
 application = get_wsgi_application()
 _settle_poll_mode()

@@ -366,6 +366,10 @@ class Hub:
                 if not hinted and not self._waiters:
                     continue
             try:
+                # Connect before taking the fetch lock: polls waiting for that lock
+                # hold connections, and with the per-process cap (config/dbgate.py)
+                # the one holding it must never wait for one of theirs.
+                connection.ensure_connection()
                 self.refresh()
                 failures = 0
             except Exception as error:
