@@ -3,7 +3,8 @@
 - gevent workers (config/worker.py): a waiting poll is a parked greenlet, not a blocked thread.
 - worker_connections: how many requests one worker holds at once; every
   waiting client holds one, so this is the per-worker client ceiling
-  (DESIGN-NOTES 8). 10,000 by default; the file-descriptor limit must allow it.
+  (DESIGN-NOTES 8). 10,000 by default; the soft open-files limit is raised to
+  fit it where the hard limit allows (on_starting), with a warning where not.
 - workers: one per core with PostgreSQL (they share wake-ups through
   LISTEN/NOTIFY); exactly one with SQLite, where wake-ups are in-process.
 - timeout is gunicorn's worker heartbeat, not a request limit: polls answer
@@ -44,6 +45,30 @@ def on_starting(server):
             "Parley: SQLite delivers events within one process only, so it runs one worker "
             f"(WEB_CONCURRENCY={server.cfg.workers} asked for more). Set DATABASE_URL to a "
             "PostgreSQL database to run several workers or hosts, or unset WEB_CONCURRENCY."
+        )
+    _raise_open_file_limit(server)
+
+
+def _raise_open_file_limit(server):
+    """Let each worker hold worker_connections sockets (DESIGN-NOTES 8); workers inherit it.
+
+    Every waiting client is an open socket. A common soft limit is 1024, so
+    without this a worker refuses clients (EMFILE) long before 10,000.
+    """
+    import resource
+
+    wanted = server.cfg.worker_connections + 256  # the listening socket, database, logs and slack
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if new > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    if new < wanted:
+        server.log.warning(
+            "Parley: open files are limited to %d (hard limit), fewer than worker_connections=%d "
+            "waiting clients need; raise the limit (ulimit -n, LimitNOFILE=) or lower "
+            "PARLEY_WORKER_CONNECTIONS.", new, server.cfg.worker_connections,
         )
 
 
