@@ -52,12 +52,16 @@ def sweep_offline(*, now=None) -> int:
 
 def _set_status(user, *, online, now, cutoff=None):
     with transaction.atomic():
-        position = events.take_position()
+        # The conditional UPDATE first: when another poll (or process) got
+        # there before, nothing changes and the stream row, which every writer
+        # queues on, is never taken. The position is still taken before commit,
+        # under the row lock, so positions stay in commit order.
         if online:
             changed = User.objects.filter(id=user.id, is_online=False).update(is_online=True, last_seen=now)
         else:
             changed = User.objects.filter(id=user.id, is_online=True, last_seen__lt=cutoff).update(is_online=False)
         if changed:
+            position = events.take_position()
             user.is_online = online
             if online:
                 user.last_seen = now
