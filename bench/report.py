@@ -182,6 +182,8 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
             "memory_per_client_kb_after_ramp": round((rss_after_ramp - rss_before) / held / 1024, 1),
             "memory_per_client_kb_pss": round((sampler.peak_pss - pss_before) / held / 1024, 1),
             "peak_postgres_connections": sampler.peak_pg_connections,
+            "peak_backends_waiting_on_a_lock": sampler.peak_lock_waiters,
+            "mean_backends_waiting_on_a_lock_window": _mean_in(sampler.lock_samples, send_start, send_end, 1),
             "log": str(server_log),
             "log_errors": _log_errors(server_log),
         },
@@ -208,6 +210,11 @@ def build(*, args, command, machine, code, setup, per_room, readies, ramp_second
     }
     result["verdict"] = verdict(result)
     return result
+
+
+def _mean_in(samples, start, end, index):
+    values = [sample[index] for sample in samples if start <= sample[0] <= end]
+    return round(sum(values) / len(values), 1) if values else None
 
 
 def _sum_counts(dicts):
@@ -293,7 +300,8 @@ def table(result):
          f"{srv['peak_rss_mib']} MiB (PSS peak {srv['peak_pss_mib']})"),
         ("server memory per client", f"{srv['memory_per_client_kb']} KB (peak RSS; {srv['memory_per_client_kb_after_ramp']} "
          f"after ramp; {srv['memory_per_client_kb_pss']} by PSS)"),
-        ("peak PostgreSQL connections", str(srv["peak_postgres_connections"])),
+        ("peak PostgreSQL connections", f"{srv['peak_postgres_connections']}; waiting on a lock: peak "
+         f"{srv['peak_backends_waiting_on_a_lock']}, mean {srv['mean_backends_waiting_on_a_lock_window']} in window"),
         ("machine busy in window", f"{result['machine_load']['busy_cores_window']} cores; others "
          f"{result['machine_load']['other_cores_window']} cores (before start {result['machine_load']['other_processes_cores_before']})"),
         ("server log errors", f"{srv['log_errors']}  ({srv['log']})"),

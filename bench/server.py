@@ -108,6 +108,8 @@ class Sampler(threading.Thread):
         self.peak_rss = 0
         self.peak_pss = 0
         self.peak_pg_connections = 0
+        self.peak_lock_waiters = 0  # backends of our database waiting on a lock (the stream row, mostly)
+        self.lock_samples = []
         self._stop_event = threading.Event()
         self._pg = None
 
@@ -121,8 +123,14 @@ class Sampler(threading.Thread):
                 self._pg = psycopg2.connect(ADMIN_URL)
                 self._pg.autocommit = True
             with self._pg.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [self.database])
-                return cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+                    "count(*) FILTER (WHERE state = 'idle in transaction') "
+                    "FROM pg_stat_activity WHERE datname = %s", [self.database])
+                total, waiting, idle_in_transaction = cursor.fetchone()
+                self.lock_samples.append((time.time(), waiting, idle_in_transaction))
+                self.peak_lock_waiters = max(self.peak_lock_waiters, waiting)
+                return total
         except Exception:
             self._pg = None
             return None
