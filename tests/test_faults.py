@@ -121,6 +121,12 @@ def read_stats(log_path):
     return latest
 
 
+def stats_lines(log_path, pid):
+    """How many stats lines the worker `pid` has logged so far."""
+    with open(log_path, errors="replace") as log:
+        return sum(1 for line in log if f"parley-stats pid={pid} " in line)
+
+
 def wait_for(condition, timeout, message):
     deadline = time.monotonic() + timeout
     while True:
@@ -451,10 +457,10 @@ def test_abandoned_polls_leave_no_waiter_greenlet_or_descriptor_behind(request, 
     (person,) = make_people(database_url, "Ana")
     cursor = call(server.url, person["token"], "GET", "/api/events").body["cursor"]
     (pid,) = worker_pids(server.process.pid)
-    # Settle first: one ordinary poll, then a fresh stats line.
+    # Settle first: one ordinary poll (it starts the background loops), then a stats line surely taken after it.
     call(server.url, person["token"], "GET", f"/api/events?cursor={cursor}&timeout=0")
-    baseline = wait_for(lambda: live_stats(server).get(pid), 5, "no stats line")
-    time.sleep(0.3)
+    lines = stats_lines(server.log_path, pid)
+    wait_for(lambda: stats_lines(server.log_path, pid) >= lines + 2, 10, "no fresh stats line")
     baseline = live_stats(server)[pid]
 
     count, timeout = 1000, 5
