@@ -341,7 +341,7 @@ def test_a_poll_on_one_worker_wakes_when_a_message_is_posted_through_another(pos
 
 
 WRITERS = 8
-PER_WRITER = 40
+PER_WRITER = 25  # each message races 7 others; more only costs time (writes queue on one stream row)
 
 
 def test_concurrent_writers_into_one_room_reach_every_subscriber_once_and_in_order(
@@ -566,7 +566,8 @@ def test_delivery_goes_on_after_the_listener_connection_is_killed(postgres_url, 
     thread.join(15)
     assert "at" in answer
     recovered = answer["at"] - posted
-    assert recovered < 5, f"the message took {recovered:.2f}s: it waited for something slower than a reconnect"
+    # A reconnect takes 0.5-0.75 s; the fetch loop's safety re-read every 5 s would be the slow path.
+    assert recovered < 3, f"the message took {recovered:.2f}s: it waited for something slower than a reconnect"
 
     new = wait_until(lambda: len(database.listeners()) == 2 and database.listeners(), 15, "listeners never came back")
     assert not new & old
@@ -598,8 +599,8 @@ def test_delivery_goes_on_after_the_listener_connection_is_killed(postgres_url, 
     stop(one, two)
     print(f"listener kill: delivered after {recovered:.2f}s, then wakes in {after:.3f}s; "
           f"all connections killed: delivered after {restarted:.2f}s, then wakes in {after_restart:.3f}s")
-    assert restarted < 5
-    assert quiet_took < 5
+    assert restarted < 3
+    assert quiet_took < 5  # its timeout was 2 s
     assert after_restart < WAKE_SECONDS
 
 
