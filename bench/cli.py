@@ -29,11 +29,14 @@ from .server import (
 
 PRESETS = {
     # 10,000 idle pollers: memory and CPU per waiting client.
-    "idle": dict(clients=10_000, rooms=100, senders=0, rate=0.0, duration=40, settle=10),
+    "idle": dict(clients=10_000, rooms=100, senders=0, rate=0.0, duration=40, settle=10,
+                 ramp_rate=500, ramp_concurrency=16),
     # A lively chat: 200 people in 20 rooms, one sender per room, 50 messages/s in all.
-    "chat": dict(clients=200, rooms=20, senders=20, rate=50.0, duration=30, settle=3),
+    "chat": dict(clients=200, rooms=20, senders=20, rate=50.0, duration=30, settle=3,
+                 ramp_rate=1000, ramp_concurrency=32),
     # A burst: 500 people in 5 rooms (100 each), 100 senders, 500 messages/s in all.
-    "burst": dict(clients=500, rooms=5, senders=100, rate=500.0, duration=30, settle=3),
+    "burst": dict(clients=500, rooms=5, senders=100, rate=500.0, duration=30, settle=3,
+                  ramp_rate=1000, ramp_concurrency=32),
 }
 
 TARGETS = {
@@ -57,8 +60,8 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=int, default=25, help="each poll's timeout parameter (seconds)")
     parser.add_argument("--grace", type=float, default=10, help="seconds after the last send to wait for deliveries")
     parser.add_argument("--settle", type=float, help="seconds between the end of the ramp and the measured window")
-    parser.add_argument("--ramp-rate", type=float, default=1000, help="new client connections per second")
-    parser.add_argument("--ramp-concurrency", type=int, default=32,
+    parser.add_argument("--ramp-rate", type=float, help="new client connections per second")
+    parser.add_argument("--ramp-concurrency", type=int,
                         help="at most this many clients' first polls in flight at once (per load generator)")
     parser.add_argument("--procs", type=int, default=1, help="load-generator processes (clients are split)")
     parser.add_argument("--setup", choices=("bulk", "api"), default="bulk",
