@@ -3,9 +3,11 @@
 Each room keeps its newest `kept_messages` messages and, when a day limit is
 set, none older than that (Room.kept_messages / kept_days: the room's
 override, else PARLEY_RETENTION_MESSAGES / PARLEY_RETENTION_DAYS). The count
-rule becomes an id cutoff taken once per room: messages posted while the purge
-runs have higher ids, so they can never be mistaken for old ones, and the
-newest N at that moment are never touched.
+rule is an id cutoff, the id of the room's N-th newest message, read in the
+same query that picks the next ids to delete: messages posted while the purge
+runs have higher ids and can only move the cutoff up, so whatever a query
+picks is beyond the newest N at that moment, and the newest N are never
+touched.
 
 Deleting a message deletes its stream event too (its JSON holds the body).
 The purge works in batches of at most `batch_size` messages, gathered across
@@ -27,7 +29,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
 from . import events
@@ -66,8 +68,6 @@ def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[st
 
     for room in rooms:
         expired = _expired(room, now)
-        if expired is None:
-            continue
         if dry_run:
             count = expired.count()
             if count:
@@ -76,30 +76,29 @@ def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[st
         after = 0
         while True:
             room_ids = expired.filter(id__gt=after).order_by("id").values_list("id", flat=True)
-            ids = list(room_ids[:batch_size - len(batch)])
-            if not ids:
-                break
+            wanted = batch_size - len(batch)
+            ids = list(room_ids[:wanted])
             batch.extend(ids)
-            after = ids[-1]
             if len(batch) >= batch_size:
                 flush()
+            if len(ids) < wanted:
+                break  # the room has no more (and a second look would cost a query per room)
+            after = ids[-1]
     if batch:
         flush()
     return report
 
 
 def _expired(room, now):
-    """Return the room's messages beyond its window, or None when there are none to look for."""
+    """Return the room's messages beyond its window (one query per page, the cutoff inside it)."""
     messages = Message.objects.filter(room_id=room.id)
     keep = room.kept_messages
-    newest_kept = list(messages.order_by("-id").values_list("id", flat=True)[keep - 1:keep])
-    expired = None
-    if newest_kept:
-        expired = messages.filter(id__lt=newest_kept[0])
+    # The id of the keep-th newest message; older ones go. NULL (nothing) while the room holds fewer.
+    newest_kept = messages.order_by("-id").values("id")[keep - 1:keep]
+    expired = Q(id__lt=Subquery(newest_kept))
     if room.kept_days:
-        too_old = messages.filter(created_at__lt=now - timedelta(days=room.kept_days))
-        expired = too_old if expired is None else expired | too_old
-    return expired
+        expired |= Q(created_at__lt=now - timedelta(days=room.kept_days))
+    return messages.filter(expired)
 
 
 def _delete_batch(ids, *, mark=True) -> dict[int, int]:
