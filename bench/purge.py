@@ -126,6 +126,7 @@ def run(args, url, env):
         time.sleep(args.baseline)  # the same writer with no purge running, to compare with
     backend = BackendSampler(cursor.connection.dsn, os.path.basename(url), exclude=db.get_backend_pid())
     backend.start()
+    busy_before = machine_busy_seconds()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err)
@@ -136,6 +137,7 @@ def run(args, url, env):
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
+    busy = machine_busy_seconds() - busy_before
     backend.stop()
     if writer:
         writer.stop()
@@ -143,6 +145,14 @@ def run(args, url, env):
         raise SystemExit(f"purge failed ({process.returncode}):\n{stderr.decode()}")
     results["purge_seconds"] = round(seconds, 2)
     results["purge_peak_rss_mib"] = rss_mib(usage)
+    results["purge_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 1)
+    # How busy the machine was: the purge, its backend, and everything else (a shared machine).
+    others = busy - results["purge_cpu_seconds"] - backend.cpu_seconds
+    results["cpu_cores_busy"] = {
+        "purge": round(results["purge_cpu_seconds"] / seconds, 2),
+        "its_backend": round(backend.cpu_seconds / seconds, 2),
+        "everything_else": round(max(others, 0) / seconds, 2),
+    }
     results["wal_mib"] = round(float(scalar(cursor, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)",
                                             [wal_before])) / 2**20, 1)
     results["backend"] = backend.summary()
@@ -325,6 +335,7 @@ class BackendSampler(threading.Thread):
         self.dsn, self.database, self.exclude = dsn, database, exclude
         self.pids = set()
         self.peak_anon_kib = 0
+        self.ticks = {}
         self.readable = True
         self._halt = threading.Event()
 
@@ -350,16 +361,32 @@ class BackendSampler(threading.Thread):
                 found = re.search(r"RssAnon:\s+(\d+) kB", status)
                 if found:
                     self.peak_anon_kib = max(self.peak_anon_kib, int(found.group(1)))
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                self.ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
         watch.close()
 
     def stop(self):
         self._halt.set()
         self.join(10)
 
+    @property
+    def cpu_seconds(self):
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
+
     def summary(self):
         if not self.pids or not self.peak_anon_kib:
             return {"note": "PostgreSQL backend not visible in /proc (another host or user?)"}
-        return {"pids": sorted(self.pids), "peak_private_mib": round(self.peak_anon_kib / 1024, 1)}
+        return {"peak_private_mib": round(self.peak_anon_kib / 1024, 1), "cpu_seconds": round(self.cpu_seconds, 1)}
+
+
+def machine_busy_seconds():
+    """CPU seconds all cores have spent busy since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def sizes(cursor):
@@ -389,7 +416,8 @@ def print_results(r):
     print(f"  command: {r['command']}")
     print(f"  wall time: {r['purge_seconds']} s; reported {r['reported_deleted']:,} deleted in "
           f"{r['reported_rooms']} rooms")
-    print(f"  peak RSS of the purge process: {r['purge_peak_rss_mib']} MiB")
+    print(f"  peak RSS of the purge process: {r['purge_peak_rss_mib']} MiB; its CPU: {r['purge_cpu_seconds']} s")
+    print(f"  cores busy during the purge (of {os.cpu_count()}): {r['cpu_cores_busy']}")
     print(f"  the same command with nothing left to delete: {r['idle_purge_seconds']} s, "
           f"{r['idle_purge_peak_rss_mib']} MiB (Python, Django and the room scan)")
     print(f"  PostgreSQL backend: {r['backend']}; WAL written: {r['wal_mib']} MiB")
