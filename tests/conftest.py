@@ -19,13 +19,15 @@ PG_ADMIN_URL = os.environ.get("PARLEY_TEST_PG_URL", "postgres://postgres@127.0.0
 def _test_settings(settings):
     settings.PARLEY_BACKGROUND_THREADS = False
     settings.PARLEY_RATE_LIMITS = False
-    from rooms import services
+    from rooms import presence, services
     from rooms.events import hub
 
     hub.reset()
     services._last_typing.clear()
+    presence._seen.clear()
     yield
     hub.reset()
+    presence._seen.clear()
 
 
 # Users and clients ---------------------------------------------------------------
@@ -76,6 +78,30 @@ def api():
     return Api
 
 
+class Feed:
+    """One user's long poll, keeping its cursor the way a client does."""
+
+    def __init__(self, client):
+        self.client = client
+        response = client.get("/api/events")
+        assert response.status_code == 200, response.content
+        self.cursor = response.json()["cursor"]
+
+    def take(self, type=None):
+        """Return the events waiting after the cursor (of one type if given), advancing it."""
+        response = self.client.get("/api/events", {"cursor": self.cursor, "timeout": "0"})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        self.cursor = body["cursor"]
+        return [e for e in body["events"] if type is None or e["type"] == type]
+
+
+@pytest.fixture
+def feed(api):
+    """feed(user) -> that user's Feed."""
+    return lambda user: Feed(Api(user))
+
+
 @pytest.fixture
 def room_factory():
     from rooms import services
@@ -107,17 +133,24 @@ def postgres_url():
         if os.environ.get("CI"):
             pytest.fail(message + " (CI needs it: start it with pg_ctlcluster)")
         pytest.skip(message)
-    import psycopg2
-
     name = f"parley_it_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(PG_ADMIN_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
+    _admin(f"CREATE DATABASE {name}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     migrate(url)
     yield url
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    # A fresh connection: a test may have restarted the server meanwhile.
+    _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _admin(sql):
+    import psycopg2
+
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    try:
+        admin.autocommit = True
+        admin.cursor().execute(sql)
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.log is not subprocess.DEVNULL:
+            self.log.close()
 
 
 class Http:

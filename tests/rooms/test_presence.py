@@ -14,7 +14,8 @@ from rooms import presence
 from rooms.events import hub
 from users.serializers import isoformat
 
-from .test_social import REF_KEYS, Feed, feed, polls_keep_the_test_transaction  # noqa: F401
+
+from .test_social import REF_KEYS
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ import pytest
 
 from rooms.models import Event
 
-from .test_social import feed, polls_keep_the_test_transaction, rooms_of  # noqa: F401
+from .test_social import rooms_of
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ at once with what is there, and an empty answer means "nothing for you".
 import pytest
 from django.db import connection
 
-from rooms import events, presence
 from rooms.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -20,59 +19,6 @@ ROOM_KEYS = {
     "member_count", "unread_count", "last_message_id",
 }
 REF_KEYS = {"id", "display_name"}
-
-
-class _KeepOpenInTransaction:
-    """django.db.connection, except that close() leaves an open transaction alone.
-
-    A poll that finds nothing closes its connection before it waits (a waiting
-    poll holds none). Inside a test's transaction that would end the test's
-    PostgreSQL session; outside one (production) nothing changes.
-    """
-
-    def __init__(self, wrapped):
-        self._wrapped = wrapped
-
-    def __getattr__(self, name):
-        return getattr(self._wrapped, name)
-
-    def close(self):
-        if not self._wrapped.in_atomic_block:
-            self._wrapped.close()
-
-
-@pytest.fixture(autouse=True)
-def polls_keep_the_test_transaction(monkeypatch):
-    monkeypatch.setattr(events, "connection", _KeepOpenInTransaction(connection))
-    presence._seen.clear()
-    yield
-    presence._seen.clear()
-
-
-class Feed:
-    """One user's long poll, keeping its cursor the way a client does."""
-
-    def __init__(self, client):
-        self.client = client
-        response = client.get("/api/events")
-        assert response.status_code == 200, response.content
-        self.cursor = response.json()["cursor"]
-
-    def take(self, type=None):
-        """Return the events waiting after the cursor (of one type if given), advancing it."""
-        response = self.client.get("/api/events", {"cursor": self.cursor, "timeout": "0"})
-        assert response.status_code == 200, response.content
-        body = response.json()
-        self.cursor = body["cursor"]
-        return [e for e in body["events"] if type is None or e["type"] == type]
-
-
-@pytest.fixture
-def feed(api):
-    def make(user):
-        return Feed(api(user))
-
-    return make
 
 
 def assert_ref(ref, user):

@@ -7,7 +7,6 @@ from django.utils import timezone
 from rooms import retention, services
 from rooms.models import Event
 
-from .test_social import feed, polls_keep_the_test_transaction  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
