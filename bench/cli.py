@@ -61,6 +61,8 @@ def parse_args(argv):
     parser.add_argument("--grace", type=float, default=10, help="seconds after the last send to wait for deliveries")
     parser.add_argument("--settle", type=float, help="seconds between the end of the ramp and the measured window")
     parser.add_argument("--ramp-rate", type=float, help="new client connections per second")
+    parser.add_argument("--ramp-timeout", type=float, metavar="SECONDS",
+                        help="how long clients may take to get their first cursor (default clients/ramp-rate + 60)")
     parser.add_argument("--ramp-concurrency", type=int,
                         help="at most this many clients' first polls in flight at once (per load generator)")
     parser.add_argument("--procs", type=int, default=1, help="load-generator processes (clients are split)")
@@ -289,7 +291,7 @@ def run(argv=None):
             "host": "127.0.0.1", "port": server.port, "run_id": run_id, "poll_timeout": args.timeout,
             "ramp_rate": args.ramp_rate / procs, "ramp_concurrency": args.ramp_concurrency,
             "clients": [], "senders": [],
-            "ready_timeout": args.clients / args.ramp_rate + 60,
+            "ready_timeout": args.ramp_timeout or args.clients / args.ramp_rate + 60,
         } for _ in range(procs)]
         for index, user in enumerate(users):
             configs[index % procs]["clients"].append((index, user))
@@ -305,7 +307,7 @@ def run(argv=None):
         for config in configs:
             children.append(run_child(context, load.child_main, config))
         pipes = [pipe for _, pipe in children]
-        readies = gather(pipes, "ready", args.clients / args.ramp_rate + 180)
+        readies = gather(pipes, "ready", (args.ramp_timeout or args.clients / args.ramp_rate + 60) + 120)
         ramp_seconds = time.time() - ramp_start
         cpu_after_ramp = sampler.cpu_snapshot()
         with_cursor = sum(r[0]["with_cursor"] for r in readies)
