@@ -267,8 +267,8 @@ if PARLEY_POLL_MODE not in ("auto", "long", "short"):
     raise ImproperlyConfigured(f"PARLEY_POLL_MODE must be auto, long or short, not {PARLEY_POLL_MODE!r}")
 PARLEY_SHORT_POLL_SECONDS = env_int("PARLEY_SHORT_POLL_SECONDS", 1)
 
-# At most this many PostgreSQL connections per app process (config/dbgate.py):
+# At most this many pooled PostgreSQL connections per app process (config/db/base.py):
 # polls that arrive together must not each open one, past PostgreSQL's
-# max_connections. It includes the process's listener and background loops (3);
-# keep hosts x workers x this below max_connections.
+# max_connections. The fetch and maintenance loops use it too; the listener has
+# one more of its own. Keep hosts x workers x (this + 1) below max_connections.
 PARLEY_DB_CONNECTIONS_PER_WORKER = env_int("PARLEY_DB_CONNECTIONS_PER_WORKER", 16, minimum=4)

@@ -48,17 +48,18 @@ def _settle_poll_mode():
         )
 
 
-def _cap_database_connections():
-    """Open at most PARLEY_DB_CONNECTIONS_PER_WORKER PostgreSQL connections in this process (config/dbgate.py)."""
+def _pool_database_connections():
+    """Under gevent on PostgreSQL, lend requests pooled connections (config/db/base.py)."""
     from django.conf import settings
 
-    if settings.USING_POSTGRES:
-        from config import dbgate
-
-        dbgate.install(settings.DATABASES["default"], settings.PARLEY_DB_CONNECTIONS_PER_WORKER)
+    if settings.USING_POSTGRES and _gevent_patched():
+        database = settings.DATABASES["default"]
+        database["ENGINE"] = "config.db"
+        size = settings.PARLEY_DB_CONNECTIONS_PER_WORKER
+        database.setdefault("OPTIONS", {}).update(MAX_CONNS=size, REUSE_CONNS=size)
 
 
 _cooperative_psycopg()
-_cap_database_connections()  # before anything connects
+_pool_database_connections()  # before anything connects
 application = get_wsgi_application()
 _settle_poll_mode()

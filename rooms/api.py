@@ -17,7 +17,7 @@ from .serializers import message_to_dict, room_to_dict
 
 def _room(request, slug, *, member=False):
     """The room the user may see, or 404; with member=True, 403 unless they are a member."""
-    room = selectors.room_for(request.user, slug)
+    room = selectors.room_access(request.user, slug)
     if room is None:
         raise not_found("No such room.")
     if member and not room.is_member:
@@ -26,7 +26,11 @@ def _room(request, slug, *, member=False):
 
 
 def _room_response(request, slug, status=200):
-    return json_response({"room": room_to_dict(_room(request, slug))}, status=status)
+    """Answer with the room as the user sees it, counts included."""
+    room = selectors.room_for(request.user, slug)
+    if room is None:
+        raise not_found("No such room.")
+    return json_response({"room": room_to_dict(room)}, status=status)
 
 
 @endpoint("GET", "POST")
@@ -63,7 +67,7 @@ def room_detail(request, slug):
             if name in data:
                 changes[name] = field_int(data, name, required=False, minimum=1, maximum=maximum)
         services.room_update(room=room, by=request.user, **changes)
-        room = _room(request, slug)
+    room = selectors.room_for(request.user, slug)
     members = []
     for membership in selectors.members_of(room):
         member = user_with_presence(membership.user, viewer=request.user)

@@ -34,6 +34,7 @@ import threading
 import time
 from collections import defaultdict
 
+import psycopg2
 from django.conf import settings
 from django.db import connection, connections, transaction
 
@@ -367,7 +368,7 @@ class Hub:
                     continue
             try:
                 # Connect before taking the fetch lock: polls waiting for that lock
-                # hold connections, and with the per-process cap (config/dbgate.py)
+                # hold connections, and with the per-process pool (config/wsgi.py)
                 # the one holding it must never wait for one of theirs.
                 connection.ensure_connection()
                 self.refresh()
@@ -403,11 +404,13 @@ class Hub:
             listener = None
             try:
                 db = connections["default"]
-                params = db.get_connection_params()
+                # Its own connection, outside any pool: it stays in LISTEN for good.
+                params = {key: value for key, value in db.get_connection_params().items()
+                          if key not in ("MAX_CONNS", "REUSE_CONNS")}
                 # Named in pg_stat_activity; TCP keepalives notice a peer that vanished silently.
                 params.setdefault("application_name", "parley-listener")
                 params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
-                listener = db.get_new_connection(params)
+                listener = psycopg2.connect(**params)
                 listener.autocommit = True
                 listener.cursor().execute(f"LISTEN {CHANNEL}")
                 delay = 0.5

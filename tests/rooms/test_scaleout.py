@@ -468,13 +468,13 @@ def test_hundreds_of_waiting_polls_hold_no_database_connection(postgres_url, sta
     slug = private_room(eve)  # Eve alone: nothing else happens in her rooms
     subscriber = Subscriber(eve)
     token = people["Eve"][0]
-    # Per worker: the listener, the fetch loop's connection and, now and then,
-    # the maintenance loop's. Anything near the number of polls means each
-    # waiting poll holds one.
-    waiting_bound = workers * 3
-    # While they arrive, each poll holds one as it authenticates and reads;
-    # the per-process cap (config/dbgate.py) keeps that from growing with the burst.
-    arriving_bound = workers * cap
+    # Per worker: the pool (config/wsgi.py) keeps at most `cap` connections open
+    # for reuse, and the listener has one of its own. While they arrive, each
+    # poll borrows one as it authenticates and reads; the pool's bound keeps
+    # that from growing with the burst. Were a waiting poll to keep its
+    # connection, the pool would run dry after `cap` polls and the rest would
+    # never start waiting: the answers below would be missing.
+    waiting_bound = arriving_bound = workers * (cap + 1)
 
     socks = [raw_poll(server.port, token, subscriber.cursor, 50) for _ in range(WAITING_POLLS)]
     sent = time.monotonic()
@@ -485,7 +485,10 @@ def test_hundreds_of_waiting_polls_hold_no_database_connection(postgres_url, sta
         # Once all are parked, the count stays at the background loops' for a while.
         return len(samples) >= 25 and max(samples[-25:]) <= waiting_bound
 
-    wait_until(settled, 60, f"the connections never settled: last samples {samples[-25:]}")
+    try:
+        wait_until(settled, 60, "the connections never settled")
+    except AssertionError:
+        raise AssertionError(f"the connections never settled: last samples {samples[-25:]}") from None
     arrival = time.monotonic() - sent
     waiting = [database.app_connections() for _ in range(10)]
 
