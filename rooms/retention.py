@@ -49,7 +49,7 @@ def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[st
 
     A batch gathers up to `batch_size` expired ids across rooms (a thousand
     rooms with a few hundred each need a few hundred transactions, not a
-    thousand), and is marked, then deleted, on its own.
+    thousand) and goes in one short transaction of its own (_delete_batch).
     """
     now = now or timezone.now()
     report = {}
@@ -109,18 +109,25 @@ def _delete_batch(ids, *, mark=True) -> dict[int, int]:
     who take the stream row for each post, wait only for this commit.
     """
     deleted = {}
+    postgres, nested = connection.vendor == "postgresql", connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if postgres:
             # Check the event -> message foreign key now, not at COMMIT, which
             # would hold the stream row for a lookup per deleted message.
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            _set_constraints("IMMEDIATE")
         last, rooms = _delete_messages(ids)
+        if postgres and nested:
+            _set_constraints("DEFERRED")  # Django's default, for the rest of the caller's transaction
         for room_id in rooms:
             deleted[room_id] = deleted.get(room_id, 0) + 1
         if mark and last:
             events.mark_pruned(last)
     return deleted
+
+
+def _set_constraints(mode):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS ALL {mode}")
 
 
 def _delete_messages(ids) -> tuple[int | None, list[int]]:
