@@ -187,10 +187,13 @@ def events_view(request):
         raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.")
     # A little jitter keeps clients that started together from returning together.
     timeout *= random.uniform(0.9, 1.0)
-    found, cursor = events.poll(
-        user_id=request.user.id, room_ids=selectors.room_ids_of(request.user.id),
-        cursor=cursor, head=head, timeout=timeout,
-    )
+    try:
+        found, cursor = events.poll(
+            user_id=request.user.id, room_ids=selectors.room_ids_of(request.user.id),
+            cursor=cursor, head=head, timeout=timeout,
+        )
+    except events.CursorExpired:
+        raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.") from None
     return _events_response(cursor, found)
 
 

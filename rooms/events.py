@@ -488,6 +488,10 @@ def _collect_stored(user_id, room_ids, cursor, head):
     rooms = rooms_at(user_id, room_ids, changes)
     candidates = rooms | set(room_ids) | {entry.room_id for entry in changes}
     entries = load_entries(Event.objects.after(cursor).for_member(user_id, candidates)[:CATCH_UP_LIMIT])
+    if cursor < stream_state()[1]:
+        # A purge committed after the caller checked the cursor: what it deleted
+        # is missing from `entries`, so skipping past it would lose it silently.
+        raise CursorExpired()
     if len(entries) == CATCH_UP_LIMIT:
         next_cursor = entries[-1].position
     else:

@@ -326,3 +326,26 @@ def test_changing_a_room_one_is_not_a_member_of_shows_none_of_its_messages(make_
     post(room, ana, "private talk")
     found, _ = poll(boss, cursor)
     assert bodies(found) == []
+
+
+def test_a_purge_landing_during_a_catch_up_read_gives_410_not_a_silent_gap(api, make_user, room_factory, monkeypatch):
+    from rooms import events, services
+    from rooms.models import Stream
+
+    ana = make_user("Ana")
+    room = room_factory(ana, "busy")
+    client = api(ana)
+    cursor = int(client.get("/api/events").json()["cursor"])
+    services.message_post(room=room, author=ana, body="soon purged")
+    monkeypatch.setattr(events, "BUFFER_SIZE", 0)  # force the database path
+    events.hub.reset()
+    real = events.load_entries
+
+    def purge_meanwhile(queryset):
+        Stream.objects.filter(id=1).update(pruned_through=cursor + 1)
+        return real(queryset)
+
+    monkeypatch.setattr(events, "load_entries", purge_meanwhile)
+    response = client.get("/api/events", {"cursor": str(cursor), "timeout": "0"})
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "cursor_expired"
