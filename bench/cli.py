@@ -194,6 +194,8 @@ def gather(pipes, kind, timeout):
 def start_profiles(server, directory, seconds, preset):
     Path(directory).mkdir(parents=True, exist_ok=True)
     py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        raise RuntimeError(f"--profile needs py-spy in the venv: {Path(sys.executable).parent}/pip install py-spy")
     profilers = []
     for n, pid in enumerate(server.worker_pids()):
         out = Path(directory) / f"{preset}-worker{n}.txt"
