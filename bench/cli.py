@@ -90,6 +90,8 @@ def parse_args(argv):
         parser.error("--rate must be positive when there are senders")
     if args.rooms < 1 or args.clients < 1:
         parser.error("need at least one client and one room")
+    if args.profile and not Path(sys.executable).with_name("py-spy").exists():
+        parser.error(f"--profile needs py-spy in the venv: {Path(sys.executable).parent}/pip install py-spy")
     return args
 
 
