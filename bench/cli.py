@@ -157,7 +157,9 @@ def seed_bulk(database_url, args, run_id, workdir):
         env={**os.environ, "DATABASE_URL": database_url, "PARLEY_BACKGROUND_THREADS": "off",
              "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_LEVEL": "WARNING"},
     )
-    return json.loads(out.read_text())
+    setup = json.loads(out.read_text())
+    out.unlink()  # tokens: no need to leave them lying around
+    return setup
 
 
 def run_child(context, target, config):
