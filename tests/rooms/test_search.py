@@ -242,6 +242,7 @@ def test_the_postgres_search_uses_the_full_text_index(pg, make_user):
             cursor.execute("ROLLBACK")
 
 
+@pytest.mark.postgres  # deselected from the SQLite pass; the skip guards a plain local run
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
 def test_postgres_word_forms_and_phrases(api, make_user, room_factory):
     ana = make_user("Ana")
