@@ -74,6 +74,31 @@ class Api:
 
 
 @pytest.fixture
+def ana(make_user):
+    return make_user("Ana")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("Bob")
+
+
+@pytest.fixture
+def eve(make_user):
+    return make_user("Eve")
+
+
+def error_of(response, status, code):
+    """Assert a JSON error answer of API.md's shape; return its `error`."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    return error
+
+
+@pytest.fixture
 def api():
     return Api
 

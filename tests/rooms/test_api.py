@@ -11,6 +11,7 @@ from django.test import Client
 
 from rooms import services
 from rooms.models import Event, Membership, Message, Room
+from tests.conftest import error_of
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -25,15 +26,6 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 def stored():
     """What a rejected request must leave alone."""
     return (Room.objects.count(), Membership.objects.count(), Message.objects.count(), Event.objects.count())
-
-
-def error_of(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    return error
 
 
 class Rejects:
@@ -68,21 +60,6 @@ def msgs(client, room, **params):
 
 def send(client, room, body, **extra):
     return client.post(f"/api/rooms/{room.slug}/messages", {"body": body, **extra})
-
-
-@pytest.fixture
-def ana(make_user):
-    return make_user("Ana")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("Bob")
-
-
-@pytest.fixture
-def eve(make_user):
-    return make_user("Eve")
 
 
 # Create ----------------------------------------------------------------------------------

@@ -24,16 +24,6 @@ def page_config(response):
     return json.loads(match.group(1))
 
 
-@pytest.fixture
-def ana(make_user):
-    return make_user("Ana")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("Bob")
-
-
 # Login required ---------------------------------------------------------------------------------
 
 

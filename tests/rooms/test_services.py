@@ -32,16 +32,6 @@ def one_event_after(position, type, **fields):
 
 
 @pytest.fixture
-def ana(make_user):
-    return make_user("Ana")
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("Bob")
-
-
-@pytest.fixture
 def lobby(ana, room_factory):
     return room_factory(ana, "Lobby")
 

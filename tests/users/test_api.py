@@ -4,6 +4,7 @@ import json
 import pytest
 from django.test import Client
 
+from tests.conftest import error_of
 from tests.live import PASSWORD
 from users.models import ApiToken, User
 
@@ -15,15 +16,6 @@ GOOD = {"email": "ana@example.com", "password": "correct horse battery", "first_
 def post_json(client, path, data=None, raw=None, **extra):
     body = raw if raw is not None else json.dumps(data if data is not None else {})
     return client.post(path, body, content_type="application/json", **extra)
-
-
-def error_of(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/json"
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"]
-    return error
 
 
 def register(data, client=None):
