@@ -76,6 +76,8 @@ def parse_args(argv):
     parser.add_argument("--profile", metavar="DIR", help="py-spy record every worker during the window into DIR")
     parser.add_argument("--stub", action="store_true",
                         help="run against bench/stub.py (an in-memory stand-in) to calibrate the load generator")
+    parser.add_argument("--stub-fault", metavar="drop:N|duplicate:N",
+                        help="with --stub: lose or duplicate every Nth message, to see the counts catch it")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--quiet-wait", type=float, default=300, metavar="SECONDS",
                         help="first wait up to this long for the machine to be idle (other processes < 0.3 cores)")
@@ -247,7 +249,7 @@ def run(argv=None):
         quiet_before = wait_for_quiet(args.quiet_wait, log=log) if args.quiet_wait > 0 else None
         if args.stub:
             database_url = database = None
-            server = StubServer(rooms=args.rooms, log_path=Path(workdir) / "server.log")
+            server = StubServer(rooms=args.rooms, log_path=Path(workdir) / "server.log", fault=args.stub_fault)
             server.wait_ready()
             setup = {"setup": "stub", "seconds": 0, "rooms": [f"room-{j}" for j in range(args.rooms)],
                      "users": [{"id": i, "token": f"stub{i}", "rooms": [f"room-{i % args.rooms}"]}

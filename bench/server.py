@@ -328,13 +328,14 @@ class Server:
 class StubServer(Server):
     """bench/stub.py instead of Parley: the same interface, for calibrating the load generator."""
 
-    def __init__(self, *, rooms, log_path):
+    def __init__(self, *, rooms, log_path, fault=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.stub", "--port", str(self.port), "--rooms", str(rooms)],
+            [sys.executable, "-m", "bench.stub", "--port", str(self.port), "--rooms", str(rooms)]
+            + (["--fault", fault] if fault else []),
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.workers = 0

@@ -8,6 +8,11 @@ Run against it, the benchmark shows what the load generator itself can hold
 against the real server are only meaningful above that floor.
 
 Users are synthetic: token "stub<i>" is user i, a member of room "room-<i % M>".
+
+`--fault drop:N` confirms every Nth post but never delivers it, and
+`--fault duplicate:N` delivers every Nth message twice: a check that the
+benchmark's lost and duplicated counts do count (`python -m bench --stub
+--stub-fault drop:100` must report losses).
 """
 import argparse
 import json
@@ -30,7 +35,9 @@ class Room:
 
 
 class Stub:
-    def __init__(self, rooms):
+    def __init__(self, rooms, fault=None):
+        self.fault, self.fault_every = (fault.split(":")[0], int(fault.split(":")[1])) if fault else (None, 0)
+        self.posts = 0
         self.rooms = {f"room-{j}": Room() for j in range(rooms)}
         self.room_count = rooms
         self.position = 0
@@ -81,7 +88,14 @@ class Stub:
                        "body": data["body"], "client_id": data.get("client_id")}
             self.by_client_id[key] = message
             room = self.rooms[slug]
-            room.messages.append((self.position, {"type": "message", "room": slug, "message": message}))
+            self.posts += 1
+            faulty = self.fault_every and self.posts % self.fault_every == 0
+            event = {"type": "message", "room": slug, "message": message}
+            if not (faulty and self.fault == "drop"):
+                room.messages.append((self.position, event))
+            if faulty and self.fault == "duplicate":
+                self.position += 1
+                room.messages.append((self.position, event))
             del room.messages[:-500]
             changed, room.changed = room.changed, Event()
             changed.set()
@@ -101,6 +115,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.stub")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rooms", type=int, required=True)
+    parser.add_argument("--fault", help="drop:N or duplicate:N (see the module docstring)")
     args = parser.parse_args(argv)
     import resource
 
@@ -115,7 +130,7 @@ def main(argv=None):
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     listener.bind(("127.0.0.1", args.port))
     listener.listen(4096)
-    server = WSGIServer(listener, Stub(args.rooms), log=None)
+    server = WSGIServer(listener, Stub(args.rooms, args.fault), log=None)
     print(f"stub listening on 127.0.0.1:{args.port}", file=sys.stderr, flush=True)
     server.serve_forever()
 
