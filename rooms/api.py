@@ -177,20 +177,20 @@ def events_view(request):
         timeout = min(timeout, settings.PARLEY_SHORT_POLL_SECONDS)
     raw = request.GET.get("cursor", "")
     presence.seen(request.user)
-    head, pruned = events.stream_state()
     if not raw:
-        return _events_response(head, [])
+        return _events_response(events.stream_state()[0], [])
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
     cursor = int(raw)
+    room_ids = selectors.room_ids_of(request.user.id)  # before the head: see events.poll
+    head, pruned = events.stream_state()
     if cursor < pruned or cursor > head:
         raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.")
     # A little jitter keeps clients that started together from returning together.
     timeout *= random.uniform(0.9, 1.0)
     try:
         found, cursor = events.poll(
-            user_id=request.user.id, room_ids=selectors.room_ids_of(request.user.id),
-            cursor=cursor, head=head, timeout=timeout,
+            user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head, timeout=timeout,
         )
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.") from None

@@ -453,13 +453,12 @@ hub = Hub()
 def poll(*, user_id: int, room_ids: set, cursor: int, head: int, timeout: float):
     """Return (events, cursor): at once if there are events after `cursor`, else after waiting.
 
-    The caller has read `head` and then `room_ids` from the database; this
-    closes the connection before it waits, so a waiting poll holds none.
+    The caller has read `room_ids` and then `head` from the database, in that
+    order: everything up to `head` is then loaded, so rooms_at() can undo the
+    user's joins and leaves back to the cursor (a head read before the rooms
+    could miss one). This closes the connection before it waits, so a
+    waiting poll holds none.
     """
-    # The rooms were read after `head`, so they may include a join or leave
-    # past it. Reading the head again bounds them: everything up to it is
-    # loaded, and rooms_at() can undo the user's changes back to the cursor.
-    head = max(head, stream_state()[0])
     hub.ensure_loaded(head)
     result = hub.collect(user_id, room_ids, cursor)
     if result is None:
