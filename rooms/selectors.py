@@ -1,4 +1,5 @@
 """Reads about rooms and messages, shaped for the views."""
+from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -63,7 +64,10 @@ def is_member(room, user) -> bool:
 
 
 def room_ids_of(user_id) -> set[int]:
-    return set(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
+    # Every poll asks: plain SQL spares the ORM compiling the same query each time.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT room_id FROM {Membership._meta.db_table} WHERE user_id = %s", [user_id])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def members_of(room):

@@ -7,7 +7,7 @@ riding on the session cookie is, as Django does everywhere else.
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from .models import ApiToken
+from .models import User
 
 
 class TokenAuthenticationMiddleware:
@@ -24,9 +24,7 @@ class TokenAuthenticationMiddleware:
                 user = None
                 if scheme.lower() in ("token", "bearer") and key.strip():
                     request.api_token_key = key.strip()
-                    token = ApiToken.objects.for_key(key.strip()).select_related("user").first()
-                    if token and token.user.is_active and token.user.is_approved:
-                        user = token.user
+                    user = User.objects.for_token(key.strip())
                 # An explicit but bad token never falls back to the session.
                 request.user = user or AnonymousUser()
                 request._cached_user = request.user

@@ -33,6 +33,18 @@ class UserManager(BaseUserManager):
     def active(self):
         return self.filter(is_active=True, is_approved=True)
 
+    def for_token(self, key):
+        """Return the active, approved user whose bearer token `key` is, or None.
+
+        Every API request asks this (every poll), so it is a raw query: the
+        ORM compiled the same join anew each time, half of the lookup's cost.
+        """
+        sql = (
+            f"SELECT u.* FROM {self.model._meta.db_table} u JOIN {ApiToken._meta.db_table} t"
+            " ON t.user_id = u.id WHERE t.key_hash = %s AND u.is_active AND u.is_approved"
+        )
+        return next(iter(self.raw(sql, [token_hash(key)])), None)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by email; `is_approved` is False while staff approval is pending."""
