@@ -182,13 +182,10 @@ def test_a_database_outage_in_a_view_is_a_503_json_with_retry_after(lenient_clie
 def test_a_database_outage_met_by_the_token_middleware_is_a_503_json(lenient_client, monkeypatch):
     from users import middleware
 
-    class Down:
-        class objects:
-            @staticmethod
-            def for_key(key):
-                raise OperationalError("could not connect to server: Connection refused")
+    def down(key):
+        raise OperationalError("could not connect to server: Connection refused")
 
-    monkeypatch.setattr(middleware, "ApiToken", Down)
+    monkeypatch.setattr(middleware.User.objects, "for_token", down)
     response = lenient_client.get("/api/me")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
