@@ -1,6 +1,7 @@
 """Real servers and a plain HTTP client for tests that cross process boundaries."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -119,3 +120,51 @@ class Http:
         client = cls(base_url, body["token"])
         client.user = body["user"]
         return client
+
+
+# Workers' stats lines (PARLEY_STATS_SECONDS, config/worker.py) ----------------------------------
+
+
+def worker_pids(master_pid):
+    try:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children") as children:
+            return [int(pid) for pid in children.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+STATS_LINE = re.compile(r"parley-stats pid=(\d+) (.*)")
+
+
+def read_stats(log_path):
+    """The latest stats line of each worker pid in a server's log."""
+    latest = {}
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            match = STATS_LINE.search(line)
+            if match:
+                latest[int(match[1])] = {key: int(value) for key, value in
+                                         (pair.split("=") for pair in match[2].split()) if value != "None"}
+    return latest
+
+
+def stats_lines(log_path, pid):
+    """How many stats lines the worker `pid` has logged so far."""
+    with open(log_path, errors="replace") as log:
+        return sum(1 for line in log if f"parley-stats pid={pid} " in line)
+
+
+def wait_for(condition, timeout, message):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        assert time.monotonic() < deadline, message() if callable(message) else message
+        time.sleep(0.05)
+
+
+def live_stats(server):
+    """Stats of the server's current workers (not of the ones that died)."""
+    pids = set(worker_pids(server.process.pid))
+    return {pid: stats for pid, stats in read_stats(server.log_path).items() if pid in pids}

@@ -1,11 +1,12 @@
 """The long poll (GET /api/events): cursors, waiting, waking, who sees what."""
+import os
 import threading
 import time
 
 import pytest
 
 from rooms import services
-from tests.live import Http
+from tests.live import Http, live_stats, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,11 @@ def test_anonymous_polls_are_401(client):
 
 
 @pytest.mark.server
-def test_a_waiting_poll_wakes_within_a_fraction_of_a_second_on_a_real_gevent_server(live_server_url):
+def test_a_waiting_poll_wakes_within_a_fraction_of_a_second_on_a_real_gevent_server(request, start_server, sqlite_url):
+    database_url = request.getfixturevalue("postgres_url") if os.environ.get("DATABASE_URL", "").startswith(
+        "postgres") else sqlite_url
+    server = start_server(database_url, PARLEY_STATS_SECONDS=0.05)
+    live_server_url = server.url
     ana = Http.signup(live_server_url, "Ana")
     ben = Http.signup(live_server_url, "Ben")
     status, body = ana.post("/api/rooms", {"name": "wake-test"})
@@ -114,7 +119,9 @@ def test_a_waiting_poll_wakes_within_a_fraction_of_a_second_on_a_real_gevent_ser
 
     poller = threading.Thread(target=poll)
     poller.start()
-    time.sleep(0.5)  # let the poll reach the server and start waiting
+    # The worker's stats line says when the poll is parked on the server.
+    wait_for(lambda: any(stats.get("waiting") for stats in live_stats(server).values()), 10,
+             "the poll never started waiting")
     assert "result" not in answer, "the poll answered before anything happened"
     sent_at = time.monotonic()
     assert ana.post(f"/api/rooms/{slug}/messages", {"body": "wake up"})[0] == 201

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from rooms import events, retention, services
 from rooms.management.commands import purge_messages as purge_command
-from rooms.models import Event, Message, Room, Stream
+from rooms.models import Event, Message, Stream
 from tests.live import ROOT, Http, server_env
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ def test_unread_counts_go_up_with_the_others_messages_and_down_when_read(api, ma
     ben_api.post(f"/api/rooms/{slug}/join")
     assert (unread(ana_api, slug), unread(ben_api, slug)) == (0, 0)
 
-    first, second = post(ana_api, slug, "one"), post(ana_api, slug, "two")
+    first, _second = post(ana_api, slug, "one"), post(ana_api, slug, "two")
     assert (unread(ana_api, slug), unread(ben_api, slug)) == (0, 2)  # not with your own
     reply = post(ben_api, slug, "three")
     assert (unread(ana_api, slug), unread(ben_api, slug)) == (1, 2)
