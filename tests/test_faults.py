@@ -300,18 +300,41 @@ def open_room(base_url, people):
 # Worker killed ---------------------------------------------------------------------------------------
 
 
+def park_polls(base_url, people, per_person, timeout):
+    """Polls that nothing will wake (their people share no room with anyone): they wait until cut or timed out."""
+    outcomes, threads = [], []
+    for person in people:
+        cursor = call(base_url, person["token"], "GET", "/api/events").body["cursor"]
+        for _ in range(per_person):
+            threads.append(threading.Thread(target=lambda token=person["token"], cursor=cursor: outcomes.append(
+                call(base_url, token, "GET", f"/api/events?cursor={cursor}&timeout={timeout}",
+                     timeout=timeout + 15, kind="quiet poll")), daemon=True))
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
 @pytest.mark.server
 @pytest.mark.postgres
 def test_kill_9_of_a_worker_loses_and_duplicates_nothing(postgres_url, start_server):
     server = start_server(postgres_url, workers=2, PARLEY_STATS_SECONDS=0.2)
     people = make_people(postgres_url, "Ana", "Ben")
     slug = open_room(server.url, people)
+    # Twenty polls that stay parked, so that the worker killed surely holds waiting polls: the traffic's own
+    # polls return every few milliseconds and may all be between requests at the moment of the kill.
+    quiet, parked = make_people(postgres_url, "Cy", "Di", "Ed", "Flo"), 20
+    quiet_threads, quiet_outcomes = park_polls(server.url, quiet, per_person=parked // len(quiet), timeout=15)
     traffic = Traffic(server.url, people, slug, messages_per_sender=15, pollers_per_person=3).start()
 
-    # Kill a worker that holds waiting polls, while sends are in flight.
+    # Kill the worker holding the most waiting polls, while sends are in flight. Once twenty polls wait, at
+    # least fourteen are quiet ones (the traffic has six pollers), and that worker holds at least four of them.
     wait_for(lambda: traffic.sent_count() >= 15, 30, "traffic did not start")
-    stats = wait_for(lambda: {pid: s for pid, s in live_stats(server).items() if s.get("waiting", 0) > 0},
-                     10, "no worker has waiting polls")
+
+    def enough_waiting():
+        stats = live_stats(server)
+        return sum(worker.get("waiting", 0) for worker in stats.values()) >= parked and stats
+
+    stats = wait_for(enough_waiting, 10, lambda: f"the quiet polls did not park: {live_stats(server)}")
     victim = max(stats, key=lambda pid: stats[pid]["waiting"])
     os.kill(victim, signal.SIGKILL)
     # gunicorn starts a new worker in its place.
@@ -320,10 +343,14 @@ def test_kill_9_of_a_worker_loses_and_duplicates_nothing(postgres_url, start_ser
 
     expected = traffic.finish()
     traffic.assert_exactly_once(expected)
-    cut = [outcome for outcome in traffic.outcomes if outcome.status is None]
-    assert any(outcome.kind == "poll" for outcome in cut), "the kill should have cut waiting polls"
-    assert all(outcome.status in (None, 200, 201) for outcome in traffic.outcomes), [
-        o for o in traffic.outcomes if o.status not in (None, 200, 201)]
+    for thread in quiet_threads:
+        thread.join(30)
+    cut = [outcome for outcome in quiet_outcomes if outcome.status is None]
+    print(f"the kill cut {len(cut)} of {len(quiet_outcomes)} quiet polls")
+    assert cut, f"the kill cut no waiting poll: {quiet_outcomes}"
+    everything = traffic.outcomes + quiet_outcomes
+    assert all(outcome.status in (None, 200, 201) for outcome in everything), [
+        o for o in everything if o.status not in (None, 200, 201)]
 
 
 # Database restarted ------------------------------------------------------------------------------------
