@@ -7,8 +7,8 @@ from . import health, ratelimit
 admin.site.login = ratelimit.limit_login_page(admin.site.login)
 
 urlpatterns = [
+    path("", include("rooms.urls")),  # first: it holds the long poll (rooms/urls.py)
     path("", include("users.urls")),
-    path("", include("rooms.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

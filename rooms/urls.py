@@ -3,6 +3,8 @@ from django.urls import path
 from . import api, views
 
 urlpatterns = [
+    # First: every client asks for it all the time, and Django tries the patterns in order.
+    path("api/events", api.events_view, name="api_events"),
     path("", views.home, name="home"),
     path("rooms/", views.room_list, name="room_list"),
     path("rooms/<str:slug>/", views.room_detail, name="room_detail"),
@@ -20,5 +22,4 @@ urlpatterns = [
     path("api/users", api.users, name="api_users"),
     path("api/dms", api.dms, name="api_dms"),
     path("api/search", api.message_search, name="api_search"),
-    path("api/events", api.events_view, name="api_events"),
 ]

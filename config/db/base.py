@@ -10,14 +10,30 @@ being opened too, so a process never holds more than
 PARLEY_DB_CONNECTIONS_PER_WORKER (and a request that finds none free waits,
 cooperatively, for one to come back). config/wsgi.py selects this engine when
 gevent has patched the process; commands and tests use Django's own.
+
+The library proves every connection it lends with a `SELECT 1`: a round trip
+that cost 6 % of a poll's CPU. This pool proves only connections that sat
+unused for CHECK_IDLE_SECONDS or that have something to read: an idle
+connection has nothing to say unless the server ended it (a terminated
+backend sends its last words and closes the socket), and asking the socket
+costs a system call, not a round trip. A connection that still slips through
+fails its request with a clean 503 (config/api.py), and Django's close of a
+broken connection empties the pool's idle ones.
 """
+import select
+import time
+import weakref
+
 from django_db_geventpool.backends.postgresql_psycopg2 import base as geventpool
+
+CHECK_IDLE_SECONDS = 5
 
 
 class StrictPool(geventpool.PostgresConnectionPool):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.opening = 0
+        self.returned = weakref.WeakKeyDictionary()  # connection -> when it came back
 
     def get(self):
         with self.lock:
@@ -34,13 +50,25 @@ class StrictPool(geventpool.PostgresConnectionPool):
                     self.opening -= 1
         conn = self.pool.get()  # wait for one to come back
         try:
-            self.check_usable(conn)
+            if time.monotonic() - self.returned.get(conn, 0) > CHECK_IDLE_SECONDS or _has_news(conn):
+                self.check_usable(conn)
         except self.DBERROR:
             # A dead connection (the server restarted): replace it, bound unchanged.
             self._conns.discard(conn)
             conn = self.create_connection()
             self._conns.add(conn)
         return conn
+
+    def put(self, item):
+        self.returned[item] = time.monotonic()
+        super().put(item)
+
+
+def _has_news(conn):
+    try:
+        return bool(select.select([conn], [], [], 0)[0])
+    except (OSError, ValueError):  # closed already
+        return True
 
 
 class DatabaseWrapper(geventpool.DatabaseWrapper):

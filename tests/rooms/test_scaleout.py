@@ -75,12 +75,19 @@ class Database:
         )
 
     def kill_all_app_connections(self):
-        """What a PostgreSQL restart does to the app: every connection it has is cut."""
-        return self.query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        """What a PostgreSQL restart does to the app: every connection it has is cut, and then it is back.
+
+        pg_terminate_backend only signals; like a restart, this returns once the backends have exited.
+        """
+        pids = [pid for (pid,) in self.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
             " AND backend_type = 'client backend'",
             [self.name],
-        )
+        )]
+        self.query("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+        wait_until(lambda: not self.query("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", [pids]), 10,
+                   "the terminated backends did not exit")
+        return pids
 
     def close(self):
         self.connection.close()
