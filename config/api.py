@@ -59,16 +59,21 @@ def error_response(status, code, message, fields=None, headers=None):
 
 def unavailable(request, error):
     """Answer a request that the database could not serve: 503, JSON under /api/."""
-    log.warning("Database unavailable for %s %s: %s", request.method, request.path, str(error).strip())
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if wants_json(request):
-        return error_response(503, "unavailable", "The database is not reachable; try again shortly.",
-                              headers=headers)
+        return database_unavailable(f"{request.method} {request.path}", error)
+    log.warning("Database unavailable for %s %s: %s", request.method, request.path, str(error).strip())
     response = HttpResponse("Parley is briefly unavailable; try again in a moment.\n", status=503,
                             content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = headers["Retry-After"]
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def database_unavailable(what, error):
+    """The API's 503 for a database outage, with Retry-After."""
+    log.warning("Database unavailable for %s: %s", what, str(error).strip())
+    return error_response(503, "unavailable", "The database is not reachable; try again shortly.",
+                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def json_response(data, status=200):

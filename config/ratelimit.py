@@ -41,6 +41,7 @@ from django.db import connection
 from django.http import HttpResponse
 
 from config.api import ApiError, wants_json
+from config.deferred import DeferredResponse
 
 # The clock, replaceable in tests.
 clock = time.time
@@ -203,21 +204,39 @@ def limit_polls(view):
             return view(request, *args, **kwargs)
         check(POLL_USER, _user(request))
         check(POLL_IP, client_ip(request))
-        with poll_slot(request.user.id):
-            return view(request, *args, **kwargs)
+        user_id = request.user.id
+        with poll_slot(user_id) as slot:
+            response = view(request, *args, **kwargs)
+            if isinstance(response, DeferredResponse):  # it waits after this returns: keep the slot till then
+                response.when_done.append(slot.keep())
+            return response
 
     return wrapper
 
 
 @contextmanager
 def poll_slot(user_id):
-    """Hold one of the user's concurrent-poll slots in this process, or raise RateLimited."""
+    """Hold one of the user's concurrent-poll slots in this process, or raise RateLimited.
+
+    `slot.keep()` hands the slot on: it is then released by calling what keep() returns.
+    """
     if not _polls.acquire(user_id, settings.PARLEY_POLL_CONCURRENCY):
         raise RateLimited(POLL_BUSY_RETRY_AFTER, "Too many open polls for this account: close a tab or wait.")
+    slot = _Slot(user_id)
     try:
-        yield
+        yield slot
     finally:
-        _polls.release(user_id)
+        if not slot.kept:
+            _polls.release(user_id)
+
+
+class _Slot:
+    def __init__(self, user_id):
+        self.user_id, self.kept = user_id, False
+
+    def keep(self):
+        self.kept = True
+        return functools.partial(_polls.release, self.user_id)
 
 
 # Counters --------------------------------------------------------------------------

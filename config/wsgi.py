@@ -3,6 +3,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from config.deferred import wait_outside_django
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 log = logging.getLogger("config.wsgi")
@@ -61,5 +63,5 @@ def _pool_database_connections():
 
 _cooperative_psycopg()
 _pool_database_connections()  # before anything connects
-application = get_wsgi_application()
+application = wait_outside_django(get_wsgi_application())
 _settle_poll_mode()

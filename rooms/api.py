@@ -1,11 +1,12 @@
 """The rooms, messages and events API (../shared/API.md). Thin: read, check, call, answer."""
+import functools
 import random
 
 from django.conf import settings
 
-from config import ratelimit
+from config import deferred, ratelimit
 from config.api import (
-    ApiError, endpoint, field_bool, field_int, field_str, forbidden, invalid, json_response,
+    DATABASE_DOWN, ApiError, database_unavailable, endpoint, error_response, field_bool, field_int, field_str, forbidden, invalid, json_response,
     no_content, not_found, query_int, query_str, read_json,
 )
 from users.models import User
@@ -182,18 +183,33 @@ def events_view(request):
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
     cursor = int(raw)
-    room_ids = selectors.room_ids_of(request.user.id)  # before the head: see events.poll
-    head, pruned = events.stream_state()
+    room_ids, head, pruned = events.poll_state(request.user.id)
     if cursor < pruned or cursor > head:
-        raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.")
-    # A little jitter keeps clients that started together from returning together.
-    timeout *= random.uniform(0.9, 1.0)
+        raise ApiError(410, "cursor_expired", CURSOR_EXPIRED)
     try:
-        found, cursor = events.poll(
-            user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head, timeout=timeout,
-        )
+        found, cursor = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
-        raise ApiError(410, "cursor_expired", "The cursor is too old: reload history and start again.") from None
+        raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
+    if found or timeout <= 0:
+        return _events_response(cursor, found)
+    # A little jitter keeps clients that started together from returning together.
+    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, cursor, timeout * random.uniform(0.9, 1.0))
+    if deferred.allowed(request):
+        return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
+    return wait()
+
+
+CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
+
+
+def _wait_and_answer(user_id, room_ids, cursor, timeout):
+    """The waiting half of the poll, answering for itself (it may run after Django has finished the request)."""
+    try:
+        found, cursor = events.poll_wait(user_id=user_id, room_ids=room_ids, cursor=cursor, timeout=timeout)
+    except events.CursorExpired:
+        return error_response(410, "cursor_expired", CURSOR_EXPIRED)
+    except DATABASE_DOWN as error:
+        return database_unavailable("GET /api/events (after waiting)", error)
     return _events_response(cursor, found)
 
 

@@ -38,7 +38,7 @@ import psycopg2
 from django.conf import settings
 from django.db import connection, connections, transaction
 
-from .models import Event, Stream
+from .models import Event, Membership, Stream
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ BUFFER_SIZE = 4096
 CATCH_UP_LIMIT = 500
 SAFETY_REFRESH_SECONDS = 5
 MAINTENANCE_SECONDS = 10
+ROOMS_KEPT_SECONDS = 120  # a polling client asks at least every 55 s
 
 
 class CursorExpired(Exception):
@@ -213,6 +214,7 @@ class Hub:
             self._waiters = set()
             self._by_room = defaultdict(set)
             self._by_user = defaultdict(set)
+            self._rooms = {}  # user id -> [their rooms as of self.head, when last asked]
             self._pid = os.getpid()
             if not settings.PARLEY_BACKGROUND_THREADS:
                 return  # in-process tests drive refresh() and maintenance themselves
@@ -279,6 +281,7 @@ class Hub:
             with self._lock:
                 self._entries.extend(entries)
                 self._positions.extend(entry.position for entry in entries)
+                self._roll_rooms_forward(entries)
                 self.head = head
                 if len(self._entries) > 2 * BUFFER_SIZE:
                     cut = len(self._entries) - BUFFER_SIZE
@@ -319,6 +322,46 @@ class Hub:
             entries = self._entries[start:]
             head = self.head
         return filter_entries(entries, user_id, rooms_at(user_id, rooms, entries)), max(cursor, head)
+
+    # Whose rooms are which. A poll needs the user's rooms as of a head the
+    # buffer has reached. Reading them costs a query per poll; instead the hub
+    # keeps them for users who poll here, as of its own head, and follows
+    # their joins and leaves as it reads the events that make them (every
+    # membership change is an event of the stream).
+
+    def rooms_of(self, user_id):
+        """The user's rooms as of the buffer's head, or None if this process does not know them."""
+        self._ensure_started()
+        with self._lock:
+            known = self._rooms.get(user_id)
+            if known is None:
+                return None
+            known[1] = time.monotonic()
+            return frozenset(known[0])
+
+    def remember_rooms(self, user_id, rooms, head):
+        """Keep the user's rooms, read in one snapshot with stream head `head` (buffer loaded that far)."""
+        with self._lock:
+            if self.head is None or not self.floor <= head <= self.head:
+                return
+            rooms = set(rooms)
+            for entry in self._entries[bisect.bisect_right(self._positions, head):]:
+                _follow(entry, user_id, rooms)
+            self._rooms[user_id] = [rooms, time.monotonic()]
+
+    def forget_rooms(self, idle_seconds):
+        """Drop the rooms of users who have not polled here for a while."""
+        if self._pid != os.getpid():
+            return
+        cutoff = time.monotonic() - idle_seconds
+        with self._lock:
+            for user_id in [user_id for user_id, (_, used) in self._rooms.items() if used < cutoff]:
+                del self._rooms[user_id]
+
+    def _roll_rooms_forward(self, entries):
+        for entry in entries:
+            if entry.type == Event.ROOM and entry.subject_id in self._rooms:
+                _follow(entry, entry.subject_id, self._rooms[entry.subject_id][0])
 
     # Waiting.
 
@@ -396,6 +439,7 @@ class Hub:
                 presence.flush_seen(extra_user_ids=self.waiting_user_ids)
                 presence.sweep_offline()
                 retention.purge_transient()
+                self.forget_rooms(ROOMS_KEPT_SECONDS)
             except Exception:
                 log.exception("Maintenance failed; will try again")
             finally:
@@ -442,6 +486,15 @@ class Hub:
             delay = min(delay * 2, 10)
 
 
+def _follow(entry, user_id, rooms):
+    """Apply the user's join or leave in `entry`, if it is one, to their set of rooms."""
+    change = entry.membership_change(user_id)
+    if change is JOINED:
+        rooms.add(entry.room_id)
+    elif change is LEFT:
+        rooms.discard(entry.room_id)
+
+
 def _discard(index, key, waiter):
     bucket = index.get(key)
     if bucket is not None:
@@ -453,24 +506,63 @@ def _discard(index, key, waiter):
 hub = Hub()
 
 
+def poll_state(user_id: int) -> tuple[frozenset, int, int]:
+    """Return (rooms, head, pruned_through) for a poll: the stream now, the user's rooms at or after it.
+
+    One query when this process knows the user's rooms (rooms_of), else two.
+    The buffer is then loaded through `head`, as poll() needs.
+    """
+    head, pruned = stream_state()
+    hub.ensure_loaded(head)
+    rooms = hub.rooms_of(user_id)
+    if rooms is None:
+        rooms, head, pruned = _rooms_and_stream(user_id)
+        hub.ensure_loaded(head)
+        hub.remember_rooms(user_id, rooms, head)
+    return rooms, head, pruned
+
+
+def _rooms_and_stream(user_id):
+    """The user's rooms and the stream's (head, pruned_through), all from one snapshot (one statement)."""
+    aggregate = "string_agg(room_id::text, ',')" if connection.vendor == "postgresql" else "group_concat(room_id)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.last_position, s.pruned_through, (SELECT {aggregate} FROM {Membership._meta.db_table}"
+            f" WHERE user_id = %s) FROM {Stream._meta.db_table} s WHERE s.id = 1",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return frozenset(), 0, 0
+    head, pruned, rooms = row
+    return frozenset(int(room_id) for room_id in rooms.split(",")) if rooms else frozenset(), head, pruned
+
+
 def poll(*, user_id: int, room_ids: set, cursor: int, head: int, timeout: float):
     """Return (events, cursor): at once if there are events after `cursor`, else after waiting.
 
-    The caller has read `room_ids` and then `head` from the database, in that
-    order: everything up to `head` is then loaded, so rooms_at() can undo the
-    user's joins and leaves back to the cursor (a head read before the rooms
-    could miss one). This closes the connection before it waits, so a
-    waiting poll holds none.
+    The caller has read `room_ids` and `head` with poll_state() (or the rooms
+    before the head): everything up to `head` is then loaded, so rooms_at()
+    can undo the user's joins and leaves back to the cursor. This closes the
+    connection before it waits, so a waiting poll holds none.
     """
+    found, cursor = poll_now(user_id=user_id, room_ids=room_ids, cursor=cursor, head=head)
+    if found:
+        return found, cursor
+    return poll_wait(user_id=user_id, room_ids=room_ids, cursor=cursor, timeout=timeout)
+
+
+def poll_now(*, user_id: int, room_ids: set, cursor: int, head: int):
+    """poll() without the wait: (events, cursor), the events possibly none."""
     hub.ensure_loaded(head)
     result = hub.collect(user_id, room_ids, cursor)
     if result is None:
         result = _collect_stored(user_id, room_ids, cursor, head)
-        if result[0]:
-            return result
-        cursor = result[1]
-    elif result[0]:
-        return result
+    return result
+
+
+def poll_wait(*, user_id: int, room_ids: set, cursor: int, timeout: float):
+    """poll()'s wait, after poll_now() found nothing up to `cursor`: it holds no database connection."""
     if not connection.in_atomic_block:  # only tests poll inside a transaction
         connection.close()
     result = hub.wait(user_id, room_ids, cursor, timeout)

@@ -27,10 +27,9 @@ def head():
 
 
 def poll(user, cursor, timeout=0):
-    """What GET /api/events does after its checks: the user's rooms now, then poll()."""
-    return events.poll(
-        user_id=user.id, room_ids=selectors.room_ids_of(user.id), cursor=cursor, head=head(), timeout=timeout,
-    )
+    """What GET /api/events does after its checks: the stream and the user's rooms (poll_state), then poll()."""
+    rooms, now, _ = events.poll_state(user.id)
+    return events.poll(user_id=user.id, room_ids=rooms, cursor=cursor, head=now, timeout=timeout)
 
 
 def bodies(found):
@@ -346,3 +345,64 @@ def test_a_purge_landing_during_a_catch_up_read_gives_410_not_a_silent_gap(api, 
     response = client.get("/api/events", {"cursor": str(cursor), "timeout": "0"})
     assert response.status_code == 410
     assert response.json()["error"]["code"] == "cursor_expired"
+
+
+# The rooms the hub keeps for users who poll ---------------------------------------------------
+
+
+def test_poll_state_reads_the_rooms_once_then_follows_joins_and_leaves_from_the_stream(make_user, room_factory):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    public = room_factory(ana, "public")
+    private = room_factory(ana, "private", is_private=True)
+    services.room_join(room=public, user=ben)
+    assert events.poll_state(ben.id)[0] == {public.id}
+    # Kept: the next poll reads only the stream row.
+    with CaptureQueriesContext(connection) as queries:
+        rooms, now, _ = events.poll_state(ben.id)
+    assert rooms == {public.id} and now == head()
+    assert len(queries) == 1, [query["sql"] for query in queries]
+    # Joins and leaves reach the kept rooms through the events that make them.
+    services.room_invite(room=private, inviter=ana, invitee=ben)
+    assert events.poll_state(ben.id)[0] == {public.id, private.id}
+    services.room_leave(room=public, user=ben)
+    services.room_update(room=private, by=ana, topic="changed")  # a room event about ben's room, not a move
+    assert events.poll_state(ben.id)[0] == {private.id} == selectors.room_ids_of(ben.id)
+    found, _ = poll(ben, head())
+    assert found == []
+
+
+def test_a_kept_user_who_leaves_stops_seeing_the_room_and_one_invited_starts(make_user, room_factory):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    old, new = room_factory(ana, "old", is_private=True), room_factory(ana, "new", is_private=True)
+    services.room_invite(room=old, inviter=ana, invitee=ben)
+    cursor = head()
+    assert poll(ben, cursor)[0] == []  # ben's rooms are now kept
+    services.room_leave(room=old, user=ben)
+    services.room_invite(room=new, inviter=ana, invitee=ben)
+    cursor = head()
+    post(old, ana, "after ben left")
+    post(new, ana, "for ben")
+    found, _ = poll(ben, cursor)
+    assert bodies(found) == ["for ben"]
+
+
+def test_rooms_read_at_an_older_head_are_rolled_forward_before_they_are_kept(make_user, room_factory):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "private", is_private=True)
+    read_at = head()
+    services.room_invite(room=room, inviter=ana, invitee=ben)  # after the snapshot: in the buffer only
+    hub.ensure_loaded(head())
+    hub.remember_rooms(ben.id, frozenset(), read_at)
+    assert hub.rooms_of(ben.id) == {room.id}
+
+
+def test_kept_rooms_of_users_who_stopped_polling_are_forgotten(make_user, room_factory, monkeypatch):
+    ben = make_user("Ben")
+    events.poll_state(ben.id)
+    assert hub.rooms_of(ben.id) == set()
+    hub.forget_rooms(idle_seconds=60)
+    assert hub.rooms_of(ben.id) == set()  # asked just now: kept
+    later = time.monotonic() + 61
+    monkeypatch.setattr(events.time, "monotonic", lambda: later)
+    hub.forget_rooms(idle_seconds=60)
+    assert hub.rooms_of(ben.id) is None
