@@ -183,7 +183,7 @@ def events_view(request):
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
     cursor = int(raw)
-    room_ids, head, pruned = events.poll_state(request.user.id)
+    room_ids, head, pruned = events.poll_state(request.user.id, cursor if timeout > 0 else None)
     if cursor < pruned or cursor > head:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED)
     try:

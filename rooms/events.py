@@ -209,7 +209,9 @@ class Hub:
             self._positions = []
             self._entries = []
             self.head = None
+            self.pruned = 0  # pruned_through as of the last read: may be behind, never ahead
             self.floor = 0
+            self.listening = False  # the LISTEN connection is up (PostgreSQL)
             self.closing = False
             self._waiters = set()
             self._by_room = defaultdict(set)
@@ -249,6 +251,17 @@ class Hub:
             waiter.event.set()
 
     @property
+    def current(self):
+        """Say whether this process hears of every commit as it happens (so its head is current).
+
+        True when the fetch loop runs and, on PostgreSQL, the listener is connected:
+        every write wakes the fetch loop within milliseconds.
+        """
+        if self._pid != os.getpid() or not settings.PARLEY_BACKGROUND_THREADS:
+            return False
+        return self.listening or connections["default"].vendor != "postgresql"
+
+    @property
     def waiter_count(self):
         """How many polls wait in this process now (the worker's stats line, config/worker.py)."""
         return len(self._waiters) if self._pid == os.getpid() else 0
@@ -271,7 +284,7 @@ class Hub:
         with self._fetch_lock:
             if at_least is not None and self.head is not None and self.head >= at_least:
                 return
-            head, _ = stream_state()
+            head, self.pruned = stream_state()
             if self.head is None:
                 self.floor = self.head = max(head - BUFFER_SIZE, 0)
             if head <= self.head:
@@ -462,6 +475,7 @@ class Hub:
                 listener.cursor().execute(f"LISTEN {CHANNEL}")
                 delay = 0.5
                 log.info("Listening for events on PostgreSQL channel %s", CHANNEL)
+                self.listening = True
                 self.wake()  # anything sent while we were not listening is re-read
                 while True:
                     readable, _, _ = select.select([listener], [], [], 30)
@@ -475,6 +489,7 @@ class Hub:
                         # and keeps pg_stat_activity saying what this connection is for.
                         listener.cursor().execute(f"LISTEN {CHANNEL}")
             except Exception as error:
+                self.listening = False
                 log.warning("Event listener lost its connection (%s); reconnecting in %.1fs", error, delay)
             finally:
                 if listener is not None:
@@ -506,12 +521,22 @@ def _discard(index, key, waiter):
 hub = Hub()
 
 
-def poll_state(user_id: int) -> tuple[frozenset, int, int]:
+def poll_state(user_id: int, cursor: int | None = None) -> tuple[frozenset, int, int]:
     """Return (rooms, head, pruned_through) for a poll: the stream now, the user's rooms at or after it.
 
     One query when this process knows the user's rooms (rooms_of), else two.
     The buffer is then loaded through `head`, as poll() needs.
+
+    With a `cursor` (a poll that may wait), no query at all when the hub is
+    current and already past the cursor: its head is then at most a wake-up
+    behind the database, and a poll that waits gets what is still on its way
+    when the fetch loop reads it, milliseconds later. A poll that may not
+    wait (timeout 0) reads the head, to see every write acknowledged before it.
     """
+    if cursor is not None and hub.current:
+        head, pruned, rooms = hub.head, hub.pruned, hub.rooms_of(user_id)
+        if rooms is not None and head is not None and cursor <= head:
+            return rooms, head, pruned
     head, pruned = stream_state()
     hub.ensure_loaded(head)
     rooms = hub.rooms_of(user_id)

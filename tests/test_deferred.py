@@ -12,6 +12,8 @@ from config.api import error_response, json_response
 from config.deferred import ENVIRON_KEY, DeferredResponse, wait_outside_django
 from tests.live import Http, live_stats, wait_for
 
+pytestmark = pytest.mark.django_db  # the wrapper closes the request's database connections after a wait
+
 # The wrapper on its own -------------------------------------------------------------------------
 
 
@@ -104,12 +106,14 @@ def raw_get(server, path, token):
 def test_a_poll_that_waited_answers_with_the_same_headers_as_one_that_did_not(sqlite_url, start_server):
     server = start_server(sqlite_url, PARLEY_STATS_SECONDS=0.2)
     ana = Http.signup(server.url, "Ana")
+    cursor = ana.get("/api/events")[1]["cursor"]
     status, body = ana.post("/api/rooms", {"name": f"deferred {time.monotonic_ns()}"})
     assert status == 201
     slug = body["room"]["slug"]
-    cursor = ana.get("/api/events")[1]["cursor"]
-    # At once: the room is there to see... (a poll that never waits is answered inside Django)
-    _, at_once, _ = raw_get(server, "/api/events?cursor=0&timeout=0", ana.token)
+    # At once: the new room is there to see... (a poll that need not wait is answered inside Django)
+    status, at_once, body = raw_get(server, f"/api/events?cursor={cursor}&timeout=0", ana.token)
+    assert status == 200, body
+    cursor = json.loads(body)["cursor"]
     # ...and after waiting: posted while the poll waits (outside Django).
     answer = {}
     poll = threading.Thread(target=lambda: answer.update(

@@ -406,3 +406,23 @@ def test_kept_rooms_of_users_who_stopped_polling_are_forgotten(make_user, room_f
     monkeypatch.setattr(events.time, "monotonic", lambda: later)
     hub.forget_rooms(idle_seconds=60)
     assert hub.rooms_of(ben.id) is None
+
+
+def test_a_poll_that_may_wait_asks_the_database_nothing_while_the_hub_is_current(make_user, room_factory, monkeypatch):
+    ana = make_user("Ana")
+    room = room_factory(ana, "general")
+    events.poll_state(ana.id)  # the buffer is loaded and ana's rooms kept
+    monkeypatch.setattr(type(hub), "current", property(lambda self: True))  # as with the fetch loop and listener up
+    with CaptureQueriesContext(connection) as queries:
+        rooms, now, _ = events.poll_state(ana.id, cursor=hub.head)
+    assert (len(queries), rooms, now) == (0, {room.id}, hub.head)
+    # A cursor past this process's head (from another worker) is checked against the database.
+    post(room, ana, "through another worker")  # committed; this hub has not read it yet
+    with CaptureQueriesContext(connection) as queries:
+        rooms, now, _ = events.poll_state(ana.id, cursor=head())
+    assert now == head() == hub.head and len(queries) >= 1
+    # And without a cursor (a poll that may not wait) the head is always read.
+    monkeypatch.setattr(type(hub), "current", property(lambda self: False))
+    with CaptureQueriesContext(connection) as queries:
+        events.poll_state(ana.id, cursor=hub.head)
+    assert len(queries) == 1
