@@ -38,6 +38,8 @@ import psycopg2
 from django.conf import settings
 from django.db import connection, connections, transaction
 
+from users import tokencache
+
 from .models import Event, Membership, Stream
 
 log = logging.getLogger(__name__)
@@ -294,7 +296,7 @@ class Hub:
             with self._lock:
                 self._entries.extend(entries)
                 self._positions.extend(entry.position for entry in entries)
-                self._roll_rooms_forward(entries)
+                self._follow_users(entries)
                 self.head = head
                 if len(self._entries) > 2 * BUFFER_SIZE:
                     cut = len(self._entries) - BUFFER_SIZE
@@ -371,10 +373,13 @@ class Hub:
             for user_id in [user_id for user_id, (_, used) in self._rooms.items() if used < cutoff]:
                 del self._rooms[user_id]
 
-    def _roll_rooms_forward(self, entries):
+    def _follow_users(self, entries):
+        """Keep what this process remembers of users as the stream changes it: rooms, and presence."""
         for entry in entries:
             if entry.type == Event.ROOM and entry.subject_id in self._rooms:
                 _follow(entry, entry.subject_id, self._rooms[entry.subject_id][0])
+            elif entry.type == Event.PRESENCE:
+                tokencache.cache.note_presence(entry.subject_id, entry.data.get("status") == "online")
 
     # Waiting.
 
@@ -472,9 +477,10 @@ class Hub:
                 params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
                 listener = psycopg2.connect(**params)
                 listener.autocommit = True
-                listener.cursor().execute(f"LISTEN {CHANNEL}")
+                listener.cursor().execute(f"LISTEN {CHANNEL}; LISTEN {tokencache.AUTH_CHANNEL}")
                 delay = 0.5
                 log.info("Listening for events on PostgreSQL channel %s", CHANNEL)
+                tokencache.cache.clear()  # what was said while we were not listening is lost
                 self.listening = True
                 self.wake()  # anything sent while we were not listening is re-read
                 while True:
@@ -482,14 +488,20 @@ class Hub:
                     if readable:
                         listener.poll()
                         if listener.notifies:
+                            notes = list(listener.notifies)
                             listener.notifies.clear()
-                            self.wake()
+                            for note in notes:
+                                if note.channel == tokencache.AUTH_CHANNEL:
+                                    tokencache.cache.forget(note.payload)
+                            if any(note.channel == CHANNEL for note in notes):
+                                self.wake()
                     else:
                         # A round trip proves the connection; repeating LISTEN is a no-op
                         # and keeps pg_stat_activity saying what this connection is for.
                         listener.cursor().execute(f"LISTEN {CHANNEL}")
             except Exception as error:
                 self.listening = False
+                tokencache.cache.clear()
                 log.warning("Event listener lost its connection (%s); reconnecting in %.1fs", error, delay)
             finally:
                 if listener is not None:

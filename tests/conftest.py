@@ -21,13 +21,16 @@ def _test_settings(settings):
     settings.PARLEY_RATE_LIMITS = False
     from rooms import presence, services
     from rooms.events import hub
+    from users import tokencache
 
     hub.reset()
     services._last_typing.clear()
     presence._seen.clear()
+    tokencache.cache.clear()
     yield
     hub.reset()
     presence._seen.clear()
+    tokencache.cache.clear()
 
 
 # Users and clients ---------------------------------------------------------------

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class UsersConfig(AppConfig):
     name = "users"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import tokencache  # noqa: F401  (its signal handlers)

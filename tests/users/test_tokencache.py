@@ -1,0 +1,128 @@
+"""Polls take their user from a per-process memory of tokens (users/tokencache.py), never a stale one."""
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from rooms import presence
+from rooms.events import hub
+from tests.live import Http
+from users import tokencache
+from users.services import token_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def current(monkeypatch):
+    """As in a server whose fetch loop runs and whose listener is connected."""
+    monkeypatch.setattr(type(hub), "current", property(lambda self: True))
+
+
+def token_queries(client, cursor):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/events", {"cursor": cursor, "timeout": "0"})
+    return response, [q["sql"] for q in queries if "users_apitoken" in q["sql"]]
+
+
+def test_a_second_poll_does_not_look_the_token_up(api, make_user, current):
+    client = api(make_user("Ana"))
+    cursor = client.get("/api/events").json()["cursor"]
+    response, lookups = token_queries(client, cursor)
+    assert response.status_code == 200 and lookups == []
+    # Other requests always ask the database.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/me").status_code == 200
+    assert any("users_apitoken" in q["sql"] for q in queries)
+
+
+def test_without_a_current_hub_every_poll_looks_the_token_up(api, make_user):
+    client = api(make_user("Ana"))
+    cursor = client.get("/api/events").json()["cursor"]
+    assert len(token_queries(client, cursor)[1]) == 1
+
+
+def test_a_logged_out_token_is_refused_at_once(api, make_user, current, django_capture_on_commit_callbacks):
+    client = api(make_user("Ana"))
+    cursor = client.get("/api/events").json()["cursor"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code == 401
+
+
+@pytest.mark.parametrize("change", ["deactivated", "deleted"])
+def test_a_user_deactivated_or_deleted_is_refused_at_once(api, make_user, current, change,
+                                                          django_capture_on_commit_callbacks):
+    ana = make_user("Ana")
+    client = api(ana)
+    cursor = client.get("/api/events").json()["cursor"]
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "deleted":
+            ana.delete()
+        else:
+            ana.is_active = False
+            ana.save()
+    assert client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code == 401
+
+
+def test_a_remembered_user_swept_offline_comes_back_online_with_the_next_poll(api, make_user, current):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    ana_client, ben_client = api(ana), api(ben)
+    room = ana_client.post("/api/rooms", {"name": "presence"}).json()["room"]["slug"]
+    assert ben_client.post(f"/api/rooms/{room}/join").status_code == 200
+    ana_client.get("/api/events")  # ana is online now...
+    tokencache.cache.clear()
+    ana_cursor = ana_client.get("/api/events").json()["cursor"]  # ...and remembered as online
+    cursor = ben_client.get("/api/events").json()["cursor"]
+
+    def ana_presence():
+        nonlocal cursor
+        answer = ben_client.get("/api/events", {"cursor": cursor, "timeout": "0"}).json()
+        cursor = answer["cursor"]
+        return [e["status"] for e in answer["events"] if e["type"] == "presence" and e["user"]["id"] == ana.id]
+
+    # Ana goes quiet past the window and is swept offline; the hub reads that presence event.
+    presence.sweep_offline(now=timezone.now() + timedelta(minutes=5))
+    assert ana_presence() == ["offline"]
+    # Her next poll, answered from memory, knows she is offline and says she is back.
+    assert ana_client.get("/api/events", {"cursor": ana_cursor, "timeout": "0"}).status_code == 200
+    assert ana_presence() == ["online"]
+
+
+def test_forget_takes_what_the_listener_passes_on(make_user):
+    ana, ben = make_user("Ana"), make_user("Ben")
+    keys = {name: token_create(user=user) for name, user in (("ana1", ana), ("ana2", ana), ("ben", ben))}
+    cache = tokencache.TokenCache()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(hub), "current", property(lambda self: True))
+        for key in keys.values():
+            assert cache.user_for(key) is not None
+        assert len(cache._entries) == 3
+        cache.forget(f"user:{ana.id}")
+        assert len(cache._entries) == 1
+        cache.forget(f"token:{tokencache.token_hash(keys['ben'])}")
+        assert cache._entries == {} and cache._by_user == {}
+        cache.user_for(keys["ben"])
+        cache.forget("all")
+        assert cache._entries == {}
+
+
+# Across processes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.server
+@pytest.mark.postgres
+def test_a_logout_on_one_worker_is_refused_by_every_worker_at_once(postgres_url, start_server):
+    server = start_server(postgres_url, workers=2)
+    ana = Http.signup(server.url, "Ana")
+    cursor = ana.get("/api/events")[1]["cursor"]
+    for _ in range(20):  # each worker answers some of these, and remembers the token
+        assert ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200
+    assert ana.post("/api/auth/logout")[0] == 204
+    time.sleep(0.05)  # the other worker hears the NOTIFY on its listener within milliseconds
+    statuses = [ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] for _ in range(20)]
+    assert statuses == [401] * 20, json.dumps(statuses)

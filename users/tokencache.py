@@ -1,0 +1,111 @@
+"""Which user a bearer token is, remembered per process for the long poll.
+
+Every waiting client asks GET /api/events again each time its poll returns, and
+looking its token up was the one database query a poll still made: about a
+quarter of the server's CPU with 10,000 idle clients (docs/benchmarks.md).
+Polls (only polls: every other request asks the database) take the user from
+here while the process hears of every change that could make the answer wrong:
+
+- a token deleted (logout), a user saved (deactivated, renamed, made staff) or
+  deleted: the signal handlers below forget the entry when the change commits,
+  in this process, and tell every other process through PostgreSQL NOTIFY on
+  AUTH_CHANNEL, which rooms/events.py's listener passes to forget();
+- a user going online or offline: presence events of the stream, as the hub
+  reads them (rooms/events.py calls note_presence()).
+
+"Hears of every change" is the hub's `current`: its fetch loop runs and, on
+PostgreSQL, its listener is connected. While it is not, nothing is taken from
+here, and the listener empties the cache when it reconnects, since what was
+said while it was away is lost. A change that bypasses Django's signals
+(`QuerySet.update()`, SQL typed into psql) reaches a process within TTL_SECONDS.
+"""
+import threading
+import time
+
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .models import ApiToken, User, token_hash
+
+AUTH_CHANNEL = "parley_auth"
+TTL_SECONDS = 300
+MAX_ENTRIES = 100_000
+FIELDS = [field.attname for field in User._meta.concrete_fields]
+
+
+class TokenCache:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = {}  # token hash -> [user field values, expires at]
+        self._by_user = {}  # user id -> token hashes
+
+    def user_for(self, key):
+        """The active, approved user whose token `key` is, or None; as User.objects.for_token()."""
+        from rooms.events import hub  # the hub knows whether this process hears every change
+
+        if not hub.current:
+            return User.objects.for_token(key)
+        digest = token_hash(key)
+        entry = self._entries.get(digest)
+        if entry is not None and entry[1] > time.monotonic():
+            return User.from_db(connection.alias, FIELDS, entry[0])  # a fresh instance: requests may change it
+        user = User.objects.for_token(key)
+        if user is not None:
+            with self._lock:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                    self._by_user.clear()
+                self._entries[digest] = [[getattr(user, name) for name in FIELDS], time.monotonic() + TTL_SECONDS]
+                self._by_user.setdefault(user.id, set()).add(digest)
+        return user
+
+    def forget(self, what):
+        """Forget a token ("token:<hash>"), a user's tokens ("user:<id>"), or everything (anything else)."""
+        kind, _, value = what.partition(":")
+        with self._lock:
+            if kind == "token":
+                entry = self._entries.pop(value, None)
+                if entry is not None:
+                    digests = self._by_user.get(entry[0][ID], set())
+                    digests.discard(value)
+                    if not digests:
+                        self._by_user.pop(entry[0][ID], None)
+            elif kind == "user" and value.isdigit():
+                for digest in self._by_user.pop(int(value), ()):
+                    self._entries.pop(digest, None)
+            else:
+                self._entries.clear()
+                self._by_user.clear()
+
+    def note_presence(self, user_id, online):
+        """Keep the user's is_online as the stream says (every process reads every presence event)."""
+        with self._lock:
+            for digest in self._by_user.get(user_id, ()):
+                self._entries[digest][0][IS_ONLINE] = online
+
+    def clear(self):
+        self.forget("all")
+
+
+ID, IS_ONLINE = FIELDS.index("id"), FIELDS.index("is_online")
+cache = TokenCache()
+
+
+def _announce(what):
+    """Forget `what` everywhere once the change commits."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [AUTH_CHANNEL, what])  # delivered on commit
+    transaction.on_commit(lambda: cache.forget(what))
+
+
+@receiver(post_delete, sender=ApiToken)
+def _token_deleted(sender, instance, **kwargs):
+    _announce(f"token:{instance.key_hash}")
+
+
+@receiver(post_save, sender=User)
+@receiver(post_delete, sender=User)
+def _user_changed(sender, instance, **kwargs):
+    _announce(f"user:{instance.pk}")
