@@ -190,8 +190,12 @@ def events_view(request):
         found, cursor = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
-    if found or timeout <= 0:
+    if timeout <= 0 or (found and not events.hub.gather_seconds(request.user.id)):
+        if found:
+            events.hub.note_answer(request.user.id, len(found))
         return _events_response(cursor, found)
+    if found:  # a flood: answer after gathering a little more (events.Hub.gather_seconds)
+        cursor = int(raw)
     # A little jitter keeps clients that started together from returning together.
     wait = functools.partial(_wait_and_answer, request.user.id, room_ids, cursor, timeout * random.uniform(0.9, 1.0))
     if deferred.allowed(request):

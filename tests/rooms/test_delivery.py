@@ -426,3 +426,76 @@ def test_a_poll_that_may_wait_asks_the_database_nothing_while_the_hub_is_current
     with CaptureQueriesContext(connection) as queries:
         events.poll_state(ana.id, cursor=hub.head)
     assert len(queries) == 1
+
+
+# Floods -------------------------------------------------------------------------------------------
+
+
+def test_a_flood_is_recognised_by_big_answers_in_quick_succession_and_wears_off(make_user, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(events.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(type(hub), "busy", property(lambda self: True))
+    hub._ensure_started()
+    conversation, catch_up, flood = 1, 2, 3
+    for _ in range(20):  # an event or two at a time, however fast: never held back
+        hub.note_answer(conversation, 2)
+        clock[0] += 0.1
+    assert hub.gather_seconds(conversation) == 0
+    hub.note_answer(catch_up, 3)
+    clock[0] += 600
+    hub.note_answer(catch_up, 400)  # one big answer after time away
+    assert hub.gather_seconds(catch_up) == 0
+    hub.note_answer(flood, 2)
+    clock[0] += 0.3
+    hub.note_answer(flood, events.FLOOD_EVENTS)  # many events, soon after the last answer
+    assert hub.gather_seconds(flood) == events.GATHER_SECONDS
+    clock[0] += 0.4
+    assert hub.gather_seconds(flood) == pytest.approx(events.GATHER_SECONDS - 0.4)
+    clock[0] += events.FLOOD_HOLD_SECONDS
+    assert hub.gather_seconds(flood) == 0
+
+
+@waits
+def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make_user, room_factory, monkeypatch):
+    monkeypatch.setattr(events, "GATHER_SECONDS", 0.3)
+    monkeypatch.setattr(type(hub), "busy", property(lambda self: True))
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "busy")
+    services.room_join(room=room, user=ben)
+    ana_client, ben_client = api(ana), api(ben)
+    ana_cursor, ben_cursor = ana_client.get("/api/events").json()["cursor"], ben_client.get("/api/events").json()["cursor"]
+    hub.note_answer(ben.id, 1)
+    hub.note_answer(ben.id, events.FLOOD_EVENTS)  # ben is flooded; ana is not
+    post(room, ana, "first")
+    started = time.monotonic()
+
+
+    def meanwhile():  # another message, read by the fetch loop (which tests drive themselves)
+        time.sleep(0.1)
+        post(room, ana, "second")
+        hub.refresh()
+        connection.close()
+
+    gathered = threading.Thread(target=meanwhile)
+    gathered.start()
+    answer = ben_client.get("/api/events", {"cursor": ben_cursor, "timeout": "5"}).json()
+    waited = time.monotonic() - started
+    gathered.join()
+    assert bodies(answer["events"]) == ["first", "second"]
+    assert 0.2 <= waited < 2
+    started = time.monotonic()
+    answer = ana_client.get("/api/events", {"cursor": ana_cursor, "timeout": "5"}).json()
+    assert bodies(answer["events"]) == ["first", "second"] and time.monotonic() - started < 0.2
+
+
+def test_a_server_that_keeps_up_answers_a_flooded_user_at_once(make_user):
+    hub._ensure_started()
+    hub.note_answer(7, 1)
+    hub.note_answer(7, 50)  # flooded...
+    assert not hub.busy  # ...but this process answers few polls a second
+    assert hub.gather_seconds(7) == 0
+    for _ in range(events.BUSY_ANSWERS_PER_SECOND * 2):
+        hub.note_answer(8, 1)
+    hub._rate_since -= 1.0  # a second of that many answers
+    hub.note_answer(8, 1)
+    assert hub.busy and hub.gather_seconds(7) > 0
