@@ -52,9 +52,16 @@ def room_access(user, slug):
     """
     if "\x00" in slug:
         return None
-    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    room = Room.objects.filter(slug=slug).annotate(is_member=Exists(mine)).first()
-    if room is None or not (room.is_member or (room.kind == Room.ROOM and not room.is_private)):
+    # Plain SQL: the ORM spent three times as long compiling this as running it (a post's biggest cost).
+    sql = (
+        f"SELECT r.*, EXISTS(SELECT 1 FROM {Membership._meta.db_table} m WHERE m.room_id = r.id"
+        f" AND m.user_id = %s) AS is_member FROM {Room._meta.db_table} r WHERE r.slug = %s"
+    )
+    room = next(iter(Room.objects.raw(sql, [user.id, slug])), None)
+    if room is None:
+        return None
+    room.is_member = bool(room.is_member)  # SQLite says 0 or 1
+    if not (room.is_member or (room.kind == Room.ROOM and not room.is_private)):
         return None
     return room
 
