@@ -14,7 +14,8 @@ here while the process hears of every change that could make the answer wrong:
   reads them (rooms/events.py calls note_presence()).
 
 "Hears of every change" is the hub's `current`: its fetch loop runs and, on
-PostgreSQL, its listener is connected. While it is not, nothing is taken from
+PostgreSQL, its listener is connected (on SQLite Parley runs one process,
+config/gunicorn.py refuses more, so every change is made in it). While it is not, nothing is taken from
 here, and the listener empties the cache when it reconnects, since what was
 said while it was away is lost. A change that bypasses Django's signals
 (`QuerySet.update()`, SQL typed into psql) reaches a process within TTL_SECONDS.
