@@ -6,8 +6,8 @@ from django.conf import settings
 
 from config import deferred, ratelimit
 from config.api import (
-    DATABASE_DOWN, ApiError, database_unavailable, endpoint, error_response, field_bool, field_int, field_str, forbidden, invalid, json_response,
-    no_content, not_found, query_int, query_str, read_json,
+    DATABASE_DOWN, ApiError, database_unavailable, endpoint, error_response, field_bool, field_int, field_str,
+    forbidden, invalid, json_response, no_content, not_found, query_int, query_str, read_json,
 )
 from users.models import User
 from users.serializers import user_with_presence
@@ -187,17 +187,16 @@ def events_view(request):
     if cursor < pruned or cursor > head:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED)
     try:
-        found, cursor = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
+        found, after = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
     if timeout <= 0 or (found and not events.hub.gather_seconds(request.user.id)):
-        if found:
-            events.hub.note_answer(request.user.id, len(found))
-        return _events_response(cursor, found)
-    if found:  # a flood: answer after gathering a little more (events.Hub.gather_seconds)
-        cursor = int(raw)
+        return _events_response(after, found, request.user.id)
+    # Nothing yet: wait from where we are. Or a flood (events.Hub.gather_seconds): wait from the
+    # same cursor, so that the answer carries these events and what comes meanwhile.
+    start = cursor if found else after
     # A little jitter keeps clients that started together from returning together.
-    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, cursor, timeout * random.uniform(0.9, 1.0))
+    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0))
     if deferred.allowed(request):
         return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
     return wait()
@@ -214,10 +213,12 @@ def _wait_and_answer(user_id, room_ids, cursor, timeout):
         return error_response(410, "cursor_expired", CURSOR_EXPIRED)
     except DATABASE_DOWN as error:
         return database_unavailable("GET /api/events (after waiting)", error)
-    return _events_response(cursor, found)
+    return _events_response(cursor, found, user_id)
 
 
-def _events_response(cursor, found):
+def _events_response(cursor, found, user_id=None):
+    if found:
+        events.hub.note_answer(user_id, len(found))  # floods are told by the answers they make
     response = json_response({"cursor": str(cursor), "events": found})
     response["X-Accel-Buffering"] = "no"
     return response

@@ -137,16 +137,20 @@ class Entry:
             return LEFT
         return None  # "updated": the user changed the room, which makes them no member
 
-    def visible_to(self, user_id, rooms):
-        """Say whether the user sees this event; follows their joins and leaves in `rooms`.
-
-        `rooms` must be the user's rooms just before this event (see rooms_at()).
-        """
+    def follow(self, user_id, rooms):
+        """Apply the user's join or leave in this event, if it is one, to their set of `rooms`."""
         change = self.membership_change(user_id)
         if change is JOINED:
             rooms.add(self.room_id)
         elif change is LEFT:
             rooms.discard(self.room_id)
+
+    def visible_to(self, user_id, rooms):
+        """Say whether the user sees this event; follows their joins and leaves in `rooms`.
+
+        `rooms` must be the user's rooms just before this event (see rooms_at()).
+        """
+        self.follow(user_id, rooms)
         if self.type == Event.ROOM and self.subject_id == user_id:
             return True
         if self.room_id is not None:
@@ -368,7 +372,7 @@ class Hub:
                 return
             rooms = set(rooms)
             for entry in self._entries[bisect.bisect_right(self._positions, head):]:
-                _follow(entry, user_id, rooms)
+                entry.follow(user_id, rooms)
             self._rooms[user_id] = [rooms, time.monotonic()]
 
     def forget_rooms(self, idle_seconds):
@@ -386,7 +390,7 @@ class Hub:
         """Keep what this process remembers of users as the stream changes it: rooms, and presence."""
         for entry in entries:
             if entry.type == Event.ROOM and entry.subject_id in self._rooms:
-                _follow(entry, entry.subject_id, self._rooms[entry.subject_id][0])
+                entry.follow(entry.subject_id, self._rooms[entry.subject_id][0])
             elif entry.type == Event.PRESENCE:
                 tokencache.cache.note_presence(entry.subject_id, entry.data.get("status") == "online")
 
@@ -413,8 +417,6 @@ class Hub:
                     if pause > 0:
                         time.sleep(pause)
                         continue
-                if result is not None and result[0]:
-                    self.note_answer(user_id, len(result[0]))
                 if result is None or result[0]:
                     return result
                 remaining = deadline - time.monotonic()
@@ -570,15 +572,6 @@ class Hub:
                         pass
             time.sleep(delay * random.uniform(1, 1.5))
             delay = min(delay * 2, 10)
-
-
-def _follow(entry, user_id, rooms):
-    """Apply the user's join or leave in `entry`, if it is one, to their set of rooms."""
-    change = entry.membership_change(user_id)
-    if change is JOINED:
-        rooms.add(entry.room_id)
-    elif change is LEFT:
-        rooms.discard(entry.room_id)
 
 
 def _discard(index, key, waiter):
