@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rooms import events, presence, selectors, services
 from rooms.events import Waiter, hub
+from tests.live import wait_for
 
 pytestmark = pytest.mark.django_db
 waits = pytest.mark.django_db(transaction=True)
@@ -38,6 +39,14 @@ def bodies(found):
 
 def post(room, author, body):
     return services.message_post(room=room, author=author, body=body)[0]
+
+
+def trim_buffer_past(cursor, author, room_factory, monkeypatch):
+    """Make the hub's buffer forget everything up to `cursor`, so that polls from it read the database."""
+    monkeypatch.setattr(events, "BUFFER_SIZE", 1)
+    for _ in range(3):
+        post(room_factory(author), author, "filler")
+        hub.refresh()
 
 
 def registered(user, rooms):
@@ -264,10 +273,7 @@ def test_a_leave_mid_batch_keeps_what_came_before_it_and_hides_what_came_after(
     services.room_leave(room=room, user=ben)
     post(room, ana, "after you left")
     if from_database:
-        monkeypatch.setattr(events, "BUFFER_SIZE", 1)
-        for _ in range(3):
-            post(room_factory(ana), ana, "filler")
-            hub.refresh()
+        trim_buffer_past(cursor, ana, room_factory, monkeypatch)
         assert hub.collect(ben.id, set(), cursor) is None
     found, _ = poll(ben, cursor)
     assert bodies(found) == ["before you go"]
@@ -286,10 +292,7 @@ def test_an_invitation_mid_batch_shows_what_comes_after_it_only(
     services.room_invite(room=room, inviter=ana, invitee=ben)
     post(room, ana, "welcome")
     if from_database:
-        monkeypatch.setattr(events, "BUFFER_SIZE", 1)
-        for _ in range(3):
-            post(room_factory(ana), ana, "filler")
-            hub.refresh()
+        trim_buffer_past(cursor, ana, room_factory, monkeypatch)
         assert hub.collect(ben.id, set(), cursor) is None
     found, _ = poll(ben, cursor)
     assert bodies(found) == ["welcome"]
@@ -470,8 +473,8 @@ def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make
     started = time.monotonic()
 
 
-    def meanwhile():  # another message, read by the fetch loop (which tests drive themselves)
-        time.sleep(0.1)
+    def meanwhile():  # once ben's poll waits to gather: another message, read as the fetch loop would
+        wait_for(lambda: ben.id in hub.waiting_user_ids, 5, "ben's poll never waited")
         post(room, ana, "second")
         hub.refresh()
         connection.close()
