@@ -37,6 +37,7 @@ from collections import defaultdict
 import psycopg2
 from django.conf import settings
 from django.db import connection, connections, transaction
+from django.db.models import Q
 
 from users import tokencache
 
@@ -113,9 +114,18 @@ def mark_pruned(position: int) -> None:
 
 
 class Entry:
-    """An event as the hub keeps it: what decides who sees it, and the JSON to send."""
+    """An event as the hub keeps it: what decides who sees it, and the JSON to send.
 
-    __slots__ = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data")
+    Membership is followed through the stream: a `room` event of the user
+    (joined, created, invited, left) and the `membership` events that the
+    database itself writes for every row added to or deleted from the
+    memberships table (migration 0003), however it was changed. The two agree
+    for changes made by the services (the same change twice is harmless);
+    the second alone covers admin, shells and SQL. `membership` events are
+    never sent to clients.
+    """
+
+    __slots__ = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data", "change")
 
     def __init__(self, position, type, room_id, subject_id, is_public, audience, data):
         self.position = position
@@ -125,25 +135,21 @@ class Entry:
         self.is_public = is_public
         self.audience = frozenset(audience) if audience else frozenset()
         self.data = data
+        self.change = _change_of(type, room_id, subject_id, data)  # (user id, room id, JOINED or LEFT), or None
 
     def membership_change(self, user_id):
         """JOINED or LEFT if this event makes `user_id` a member of its room or ends that; else None."""
-        if self.type != Event.ROOM or self.subject_id != user_id:
+        if self.change is None or self.change[0] != user_id:
             return None
-        action = self.data.get("action")
-        if action in JOIN_ACTIONS:
-            return JOINED
-        if action == "left":
-            return LEFT
-        return None  # "updated": the user changed the room, which makes them no member
+        return self.change[2]
 
     def follow(self, user_id, rooms):
         """Apply the user's join or leave in this event, if it is one, to their set of `rooms`."""
         change = self.membership_change(user_id)
         if change is JOINED:
-            rooms.add(self.room_id)
+            rooms.add(self.change[1])
         elif change is LEFT:
-            rooms.discard(self.room_id)
+            rooms.discard(self.change[1])
 
     def visible_to(self, user_id, rooms):
         """Say whether the user sees this event; follows their joins and leaves in `rooms`.
@@ -151,11 +157,25 @@ class Entry:
         `rooms` must be the user's rooms just before this event (see rooms_at()).
         """
         self.follow(user_id, rooms)
+        if self.type == Event.MEMBERSHIP:
+            return False
         if self.type == Event.ROOM and self.subject_id == user_id:
             return True
         if self.room_id is not None:
             return self.room_id in rooms or self.is_public
         return self.subject_id == user_id or not self.audience.isdisjoint(rooms)
+
+
+def _change_of(type, room_id, subject_id, data):
+    if type == Event.MEMBERSHIP:
+        return data["user_id"], data["room_id"], JOINED if data["action"] == "joined" else LEFT
+    if type == Event.ROOM:
+        action = data.get("action")
+        if action in JOIN_ACTIONS:
+            return subject_id, room_id, JOINED
+        if action == "left":
+            return subject_id, room_id, LEFT
+    return None  # "updated": the user changed the room, which makes them no member
 
 
 JOINED, LEFT = "joined", "left"
@@ -326,6 +346,8 @@ class Hub:
                 woken |= self._by_room.get(entry.room_id, set())
             if entry.subject_id is not None:
                 woken |= self._by_user.get(entry.subject_id, set())
+            if entry.change is not None:
+                woken |= self._by_user.get(entry.change[0], set())
             for room_id in entry.audience:
                 woken |= self._by_room.get(room_id, set())
         return woken
@@ -389,8 +411,8 @@ class Hub:
     def _follow_users(self, entries):
         """Keep what this process remembers of users as the stream changes it: rooms, and presence."""
         for entry in entries:
-            if entry.type == Event.ROOM and entry.subject_id in self._rooms:
-                entry.follow(entry.subject_id, self._rooms[entry.subject_id][0])
+            if entry.change is not None and entry.change[0] in self._rooms:
+                entry.follow(entry.change[0], self._rooms[entry.change[0]][0])
             elif entry.type == Event.PRESENCE:
                 tokencache.cache.note_presence(entry.subject_id, entry.data.get("status") == "online")
 
@@ -422,6 +444,7 @@ class Hub:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.closing:
                     return result
+                self._follow_rooms(waiter)
                 waiter.event.wait(remaining)
         finally:
             self._unregister(waiter)
@@ -466,6 +489,16 @@ class Hub:
         if count >= FLOOD_EVENTS and now - when < FLOOD_WINDOW_SECONDS:
             flooded_until = now + FLOOD_HOLD_SECONDS
         self._answers[user_id] = (now, flooded_until)
+
+    def _follow_rooms(self, waiter):
+        """Let the rooms the user joined since the poll began wake it too (the events say which)."""
+        with self._lock:
+            known = self._rooms.get(waiter.user_id)
+            if known is None or known[0] == waiter.rooms:
+                return
+        self._unregister(waiter)
+        waiter.rooms = frozenset(known[0])
+        self._register(waiter)
 
     def _register(self, waiter):
         with self._lock:
@@ -667,9 +700,11 @@ def _collect_stored(user_id, room_ids, cursor, head):
     """
     # The user's own joins and leaves since the cursor, all of them (they are
     # few), to know their rooms at the cursor and which rooms to read.
-    changes = load_entries(Event.objects.after(cursor).filter(type=Event.ROOM, subject_id=user_id))
+    changes = load_entries(Event.objects.after(cursor).filter(
+        Q(type=Event.ROOM, subject_id=user_id) | Q(type=Event.MEMBERSHIP, data__user_id=user_id)
+    ))
     rooms = rooms_at(user_id, room_ids, changes)
-    candidates = rooms | set(room_ids) | {entry.room_id for entry in changes}
+    candidates = rooms | set(room_ids) | {entry.change[1] for entry in changes if entry.change is not None}
     entries = load_entries(Event.objects.after(cursor).for_member(user_id, candidates)[:CATCH_UP_LIMIT])
     if cursor < stream_state()[1]:
         # A purge committed after the caller checked the cursor: what it deleted

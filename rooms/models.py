@@ -127,6 +127,8 @@ class Event(models.Model):
     PRESENCE = "presence"
     RECEIPT = "receipt"
     ROOM = "room"
+    # Written by the database on every membership change (migration 0003): never sent to clients.
+    MEMBERSHIP = "membership"
 
     position = models.BigIntegerField(primary_key=True)
     type = models.CharField(max_length=16)
