@@ -184,9 +184,9 @@ def events_view(request):
         raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
     cursor = int(raw)
     room_ids, head, pruned = events.poll_state(request.user.id, cursor if timeout > 0 else None)
-    if cursor < pruned or cursor > head:
-        raise ApiError(410, "cursor_expired", CURSOR_EXPIRED)
     try:
+        if cursor > head or events.cursor_expired(request.user.id, room_ids, cursor, pruned):
+            raise events.CursorExpired()
         found, after = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None

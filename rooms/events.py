@@ -37,11 +37,12 @@ from collections import defaultdict
 import psycopg2
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, Q, Subquery, Value, When
+from django.db.models.functions import Greatest
 
 from users import tokencache
 
-from .models import Event, Membership, Stream
+from .models import Event, Membership, Room, Stream
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,46 @@ def stream_state() -> tuple[int, int]:
     return tuple(row) if row else (0, 0)
 
 
-def mark_pruned(position: int) -> None:
-    """Record that events up to `position` may be gone, so older cursors get 410."""
-    from django.db.models.functions import Greatest
+def mark_pruned(position: int, *, rooms: dict[int, int] | None = None) -> None:
+    """Record that events up to `position` may be gone, so cursors from before them get 410.
 
-    Stream.objects.filter(id=1).update(pruned_through=Greatest("pruned_through", position))
+    With `rooms` ({room id: the last position deleted in it}) only those rooms'
+    messages went, and only cursors of users who could see those rooms expire
+    (cursor_expired()). Without it, the events may have been anyone's.
+    The stream row is taken first: posts hold it, then their room's row.
+    """
+    stream = Stream.objects.filter(id=1)
+    if not rooms:
+        stream.update(pruned_through=Greatest("pruned_through", position),
+                      shared_pruned_through=Greatest("shared_pruned_through", position))
+        return
+    stream.update(pruned_through=Greatest("pruned_through", position))
+    last = Case(*[When(id=room_id, then=Value(mark)) for room_id, mark in rooms.items()],
+                output_field=BigIntegerField())
+    Room.objects.filter(id__in=rooms).update(pruned_through=Greatest("pruned_through", last))
+
+
+def cursor_expired(user_id: int, room_ids, cursor: int, pruned: int) -> bool:
+    """Say whether events the user could see after `cursor` were purged (the poll answers 410).
+
+    `pruned` is the stream's pruned_through, read with `room_ids` (the user's
+    rooms now): a cursor at or past it lost nothing, and costs no query. Below
+    it, the events of no one room (shared_pruned_through) and the marks of the
+    rooms the user was in at any time since the cursor decide.
+    """
+    if cursor >= pruned:
+        return False
+    changes = _membership_changes(user_id, cursor)
+    rooms = set(room_ids) | {entry.change[1] for entry in changes}
+    shared = Stream.objects.filter(id=1).values_list("shared_pruned_through", flat=True).first() or 0
+    return cursor < shared or Room.objects.filter(id__in=rooms, pruned_through__gt=cursor).exists()
+
+
+def _membership_changes(user_id, cursor):
+    """The user's joins and leaves after `cursor`, from the database (they are few)."""
+    return load_entries(Event.objects.after(cursor).filter(
+        Q(type=Event.ROOM, subject_id=user_id) | Q(type=Event.MEMBERSHIP, data__user_id=user_id)
+    ))
 
 
 # Reading ---------------------------------------------------------------------
@@ -242,6 +278,8 @@ class Hub:
             self.head = None
             self.pruned = 0  # pruned_through as of the last read: may be behind, never ahead
             self.floor = 0
+            self._gaps = {}  # room id -> purge mark past what the buffer had read (see _gaps_since)
+            self._shared_gap = 0
             self.listening = False  # the LISTEN connection is up (PostgreSQL)
             self.closing = False
             self._waiters = set()
@@ -322,20 +360,60 @@ class Hub:
                 self.floor = self.head = max(head - BUFFER_SIZE, 0)
             if head <= self.head:
                 return
-            # The head was read first, so every event up to it is visible now.
-            entries = load_entries(Event.objects.after(self.head).filter(position__lte=head))
+            # The head was read first, so every event up to it is visible now. The
+            # purge mark is read in the same statement (one snapshot): a purge that
+            # committed after the head was read but before the events shows in it.
+            rows = Event.objects.after(self.head).filter(position__lte=head).annotate(
+                pruned=Subquery(Stream.objects.filter(id=1).values("pruned_through")[:1])
+            ).values_list(*ENTRY_FIELDS, "pruned")
+            entries = [Entry(*row[:-1]) for row in rows]
+            self.pruned = rows[len(rows) - 1][-1] if entries else stream_state()[1]
+            gaps = self._gaps_since(self.head) if self.pruned > self.head else None
             with self._lock:
                 self._entries.extend(entries)
                 self._positions.extend(entry.position for entry in entries)
                 self._follow_users(entries)
+                if gaps:
+                    self._note_gaps(*gaps)
                 self.head = head
                 if len(self._entries) > 2 * BUFFER_SIZE:
                     cut = len(self._entries) - BUFFER_SIZE
                     self.floor = self._positions[cut - 1]
                     del self._entries[:cut], self._positions[:cut]
+                    self._forget_gaps_below(self.floor)
                 woken = self._concerned(entries)
         for waiter in woken:
             waiter.event.set()
+
+    # Gaps. The purge may delete events past the buffer's head before this
+    # process reads them (a room with a tiny retention, a process that fell
+    # behind). Those events are simply absent from what refresh() reads, so
+    # the buffer remembers where such a gap is: a poll from before it whose
+    # user could see what went gets 410, like the database path's.
+
+    @staticmethod
+    def _gaps_since(position):
+        """({room id: its purge mark}, shared mark) for marks past `position`."""
+        rooms = dict(Room.objects.filter(pruned_through__gt=position).values_list("id", "pruned_through"))
+        shared = Stream.objects.filter(id=1).values_list("shared_pruned_through", flat=True).first() or 0
+        return rooms, shared if shared > position else 0
+
+    def _note_gaps(self, rooms, shared):
+        for room_id, mark in rooms.items():
+            self._gaps[room_id] = max(self._gaps.get(room_id, 0), mark)
+        self._shared_gap = max(self._shared_gap, shared)
+
+    def _forget_gaps_below(self, floor):
+        # A cursor below the floor reads the database, which checks the marks itself.
+        self._gaps = {room_id: mark for room_id, mark in self._gaps.items() if mark > floor}
+
+    def _gap_after(self, cursor, user_id, rooms_then, rooms, entries):
+        if cursor < self._shared_gap:
+            return True
+        if not self._gaps:
+            return False
+        seen = rooms_then | rooms | {entry.change[1] for entry in entries if entry.membership_change(user_id)}
+        return any(self._gaps.get(room_id, 0) > cursor for room_id in seen)
 
     def _concerned(self, entries):
         if any(entry.is_public for entry in entries):
@@ -362,6 +440,8 @@ class Hub:
         """Return (events, cursor) after `cursor` from the buffer, or None if it doesn't reach back.
 
         `rooms` are the user's rooms as read at a stream head the buffer has reached.
+        Raise CursorExpired if the purge deleted, before the buffer read them,
+        events after `cursor` that the user could see.
         """
         with self._lock:
             if self.head is None or cursor < self.floor:
@@ -369,7 +449,11 @@ class Hub:
             start = bisect.bisect_right(self._positions, cursor)
             entries = self._entries[start:]
             head = self.head
-        return filter_entries(entries, user_id, rooms_at(user_id, rooms, entries)), max(cursor, head)
+            gaps = bool(self._gaps) or self._shared_gap > cursor
+        rooms_then = rooms_at(user_id, rooms, entries)
+        if gaps and self._gap_after(cursor, user_id, rooms_then, set(rooms), entries):
+            raise CursorExpired()
+        return filter_entries(entries, user_id, rooms_then), max(cursor, head)
 
     # Whose rooms are which. A poll needs the user's rooms as of a head the
     # buffer has reached. Reading them costs a query per poll; instead the hub
@@ -694,19 +778,23 @@ def poll_wait(*, user_id: int, room_ids: set, cursor: int, timeout: float):
 
 
 def _collect_stored(user_id, room_ids, cursor, head):
-    """Read events after `cursor` from the database, for cursors older than the buffer.
+    """Read events after `cursor` up to `head` from the database, for cursors older than the buffer.
 
-    `room_ids` were read at or before `head`.
+    `head` was read before this is called, `room_ids` at or after it. Every
+    change at or below `head` had committed when `head` was read, so the
+    user's joins and leaves read first cover every event read second: a join
+    that commits in between lies past `head`, and so do its room's messages,
+    which the next poll reads with it.
     """
     # The user's own joins and leaves since the cursor, all of them (they are
     # few), to know their rooms at the cursor and which rooms to read.
-    changes = load_entries(Event.objects.after(cursor).filter(
-        Q(type=Event.ROOM, subject_id=user_id) | Q(type=Event.MEMBERSHIP, data__user_id=user_id)
-    ))
+    changes = _membership_changes(user_id, cursor)
     rooms = rooms_at(user_id, room_ids, changes)
-    candidates = rooms | set(room_ids) | {entry.change[1] for entry in changes if entry.change is not None}
-    entries = load_entries(Event.objects.after(cursor).for_member(user_id, candidates)[:CATCH_UP_LIMIT])
-    if cursor < stream_state()[1]:
+    candidates = rooms | set(room_ids) | {entry.change[1] for entry in changes}
+    entries = load_entries(
+        Event.objects.after(cursor).filter(position__lte=head).for_member(user_id, candidates)[:CATCH_UP_LIMIT]
+    )
+    if cursor_expired(user_id, candidates, cursor, stream_state()[1]):
         # A purge committed after the caller checked the cursor: what it deleted
         # is missing from `entries`, so skipping past it would lose it silently.
         raise CursorExpired()

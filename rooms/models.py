@@ -34,6 +34,9 @@ class Room(models.Model):
     # Per-room overrides of PARLEY_RETENTION_MESSAGES / PARLEY_RETENTION_DAYS.
     retention_messages = models.PositiveIntegerField(null=True, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
+    # The purge deleted events of this room at or below this position: cursors from before it
+    # expire for those who could see the room (rooms/events.py, cursor_expired()).
+    pruned_through = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = RoomQuerySet.as_manager()
 
@@ -104,8 +107,11 @@ class Stream(models.Model):
     """The one row that hands out event positions (see rooms/events.py)."""
 
     last_position = models.BigIntegerField(default=0)
-    # Events at or below this position may have been deleted: older cursors get 410.
+    # The highest position at or below which the purge deleted anything: a cursor at or past it
+    # lost nothing. Below it, the room's own mark (Room.pruned_through) and shared_pruned_through decide.
     pruned_through = models.BigIntegerField(default=0)
+    # Events of no one room's messages (room changes, receipts, presence) at or below this may be gone.
+    shared_pruned_through = models.BigIntegerField(default=0, db_default=0)
 
 
 class EventQuerySet(models.QuerySet):

@@ -11,12 +11,13 @@ touched.
 
 Deleting a message deletes its stream event too (its JSON holds the body).
 The purge works in batches of at most `batch_size` messages, gathered across
-rooms, each in its own short transaction. The last statement of each raises
-the stream's pruned_through to the highest position the batch deleted
-(events.mark_pruned), so the mark and the deletion commit together: a cursor
-from before it gets 410 and its client reloads history (API.md). Writers take
-the stream row for every post, so it is taken last and held only for the
-commit.
+rooms, each in its own short transaction. The last statements of each raise
+each room's purge mark to the highest position the batch deleted in it, and
+the stream's pruned_through to the highest of all (events.mark_pruned), so the
+marks and the deletion commit together: a cursor from before a room's mark
+gets 410, if its user could see that room, and its client reloads history
+(API.md). Writers take the stream row for every post, so it is taken last and
+held only for the commit.
 
 Transient data is cleared by every app process's maintenance loop
 (events.Hub._maintenance_loop, every MAINTENANCE_SECONDS plus up to 2 s of
@@ -115,13 +116,13 @@ def _delete_batch(ids, *, mark=True) -> dict[int, int]:
             # Check the event -> message foreign key now, not at COMMIT, which
             # would hold the stream row for a lookup per deleted message.
             _set_constraints("IMMEDIATE")
-        last, rooms = _delete_messages(ids)
+        marks, rooms = _delete_messages(ids)
         if postgres and nested:
             _set_constraints("DEFERRED")  # Django's default, for the rest of the caller's transaction
         for room_id in rooms:
             deleted[room_id] = deleted.get(room_id, 0) + 1
-        if mark and last:
-            events.mark_pruned(last)
+        if mark and marks:
+            events.mark_pruned(max(marks.values()), rooms=marks)
     return deleted
 
 
@@ -130,31 +131,31 @@ def _set_constraints(mode):
         cursor.execute(f"SET CONSTRAINTS ALL {mode}")
 
 
-def _delete_messages(ids) -> tuple[int | None, list[int]]:
-    """Delete these messages and their events; return (their events' last position, their room ids).
+def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
+    """Delete these messages and their events; return ({room id: its last deleted position}, their room ids).
 
     Two plain DELETEs with RETURNING: QuerySet.delete() would first load every
     message (bodies and all) to cascade to the events by hand. The events go
     first, by their indexed message_id, so the messages then have nothing
     pointing at them (Event is the only model that refers to Message).
     """
-    last, rooms = None, []
+    marks, rooms = {}, []
     chunk = connection.features.max_query_params or len(ids)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
             placeholders = ", ".join(["%s"] * len(part))
             cursor.execute(
-                f"DELETE FROM {Event._meta.db_table} WHERE message_id IN ({placeholders}) RETURNING position", part
+                f"DELETE FROM {Event._meta.db_table} WHERE message_id IN ({placeholders}) RETURNING position, room_id",
+                part,
             )
-            positions = [row[0] for row in cursor.fetchall()]
-            if positions:
-                last = max(positions + ([last] if last else []))
+            for position, room_id in cursor.fetchall():
+                marks[room_id] = max(marks.get(room_id, 0), position)
             cursor.execute(
                 f"DELETE FROM {Message._meta.db_table} WHERE id IN ({placeholders}) RETURNING room_id", part
             )
             rooms.extend(row[0] for row in cursor.fetchall())
-    return last, rooms
+    return marks, rooms
 
 
 def ephemeral_cutoff(now):

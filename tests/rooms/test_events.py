@@ -79,7 +79,7 @@ def test_a_cursor_from_the_future_or_before_the_kept_window_is_410(api, make_use
     client = api(make_user())
     cursor = int(start_cursor(client))
     assert client.get("/api/events", {"cursor": str(cursor + 1000)}).status_code == 410
-    Stream.objects.filter(id=1).update(pruned_through=cursor + 1)
+    Stream.objects.filter(id=1).update(pruned_through=cursor + 1, shared_pruned_through=cursor + 1)
     response = client.get("/api/events", {"cursor": str(cursor)})
     assert response.status_code == 410
     assert response.json()["error"]["code"] == "cursor_expired"

@@ -149,9 +149,10 @@ def test_each_batch_is_bounded_and_marks_the_stream_in_its_own_transaction(make_
         steps.append(("delete", list(ids), len(connection.atomic_blocks)))
         return real_delete(ids)
 
-    def mark(last):
+    def mark(last, *, rooms=None):
         steps.append(("mark", last, len(connection.atomic_blocks)))
-        return real_mark(last)
+        assert rooms == {room.id: last}
+        return real_mark(last, rooms=rooms)
 
     monkeypatch.setattr(retention, "_delete_messages", delete)
     monkeypatch.setattr(events, "mark_pruned", mark)
@@ -164,6 +165,8 @@ def test_each_batch_is_bounded_and_marks_the_stream_in_its_own_transaction(make_
     assert steps[1::2] == [("mark", max(position[i] for i in batch), outside + 1) for batch in batches]
     assert all(step[0] == "delete" and step[2] == outside + 1 for step in steps[::2])
     assert Stream.objects.get(id=1).pruned_through == position[messages[22].id]
+    room.refresh_from_db()
+    assert room.pruned_through == position[messages[22].id]
 
 
 def test_a_batch_gathers_several_rooms_and_the_report_counts_each(make_user, room_factory, monkeypatch):
