@@ -3,7 +3,7 @@ from django.contrib.auth import login, logout
 from django.middleware.csrf import get_token
 
 from config import ratelimit
-from config.api import ApiError, endpoint, field_str, json_response, no_content, read_json
+from config.api import ApiError, endpoint, field_str, json_from_this_site, json_response, no_content, read_json
 
 from . import services
 from .forms import LoginForm, RegisterForm
@@ -11,6 +11,7 @@ from .serializers import user_to_dict
 
 
 @endpoint("POST", auth=False)
+@json_from_this_site
 @ratelimit.limit(ratelimit.REGISTER_IP)
 def register(request):
     data = read_json(request)
@@ -34,6 +35,7 @@ def register(request):
 
 
 @endpoint("POST", auth=False)
+@json_from_this_site
 def login_view(request):
     data = read_json(request)
     email = field_str(data, "email", max_length=254)
