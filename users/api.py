@@ -40,7 +40,6 @@ def login_view(request):
     data = read_json(request)
     email = field_str(data, "email", max_length=254)
     password = field_str(data, "password", max_length=4096, strip=False)
-    ratelimit.check_login(request, email)
     form = LoginForm(request, data={"username": email, "password": password})
     if not form.is_valid():
         if form.has_error("__all__", "pending_approval"):
