@@ -237,6 +237,8 @@ PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")
 PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
+# A bearer token unused for this many days expires (users/models.py).
+PARLEY_TOKEN_IDLE_DAYS = env_int("PARLEY_TOKEN_IDLE_DAYS", 90, minimum=1)
 # Sessions of users who are not (or no longer) approved stop working (users/backends.py).
 AUTHENTICATION_BACKENDS = ["users.backends.ApprovedUserBackend"]
 # The rate counter table lives in the "config" app (config/models.py).

@@ -158,6 +158,24 @@ def test_over_the_email_bound_each_address_gets_only_a_few_tries(settings, make_
     assert login(ana.email, PASSWORD, ip="10.0.7.1").status_code == 200
 
 
+def test_guessing_the_old_password_of_a_password_change_counts_as_failed_logins(settings, make_user, api):
+    """A session or token left open somewhere must not give unlimited guesses at the password."""
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (3, 900)
+    ana = make_user("Ana")
+    client = api(ana)
+
+    def change(old):
+        return client.client.post("/api/me/password", json.dumps({"old_password": old, "new_password": "a new one 77 x"}),
+                                  content_type="application/json", REMOTE_ADDR="10.0.8.1")
+
+    for n in range(3):
+        assert change(f"guess-{n}-guess").status_code == 400
+    assert_limited(change(PASSWORD))
+    ana.refresh_from_db()
+    assert ana.check_password(PASSWORD)
+    assert login(ana.email, PASSWORD, ip="10.0.8.2").status_code == 200
+
+
 # Registration -----------------------------------------------------------------------------------
 
 

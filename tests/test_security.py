@@ -100,7 +100,7 @@ def test_no_page_needs_inline_script_or_style(make_user, room_factory):
         assert inline_code(client.get(path).content.decode()) == [], path
     client.force_login(ana)
     pages = [
-        "/rooms/", f"/rooms/{room.slug}/", "/people/", "/staff/users/",
+        "/rooms/", f"/rooms/{room.slug}/", "/people/", "/staff/users/", "/settings/",
         "/admin/", "/admin/users/user/", f"/admin/users/user/{pending.id}/change/", "/admin/rooms/room/add/",
     ]
     for path in pages:
