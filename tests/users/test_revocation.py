@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tests.conftest import error_of
 from tests.live import PASSWORD
-from users.models import ApiToken, User
+from users.models import ApiToken
 from users.services import token_create
 
 pytestmark = pytest.mark.django_db
