@@ -9,11 +9,16 @@ import functools
 import json
 import logging
 import sys
+from urllib.parse import urlsplit
 
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, ValidationError
+from django.conf import settings
+from django.core.exceptions import (
+    DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, ValidationError,
+)
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
+from django.utils.http import is_same_domain
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +125,60 @@ def endpoint(*methods, auth=True):
         return wrapper
 
     return decorator
+
+
+def json_from_this_site(view):
+    """Decorate an API view (under @endpoint) that must only take JSON sent by this site's own pages.
+
+    Login and register work without a session, so the CSRF check does not run
+    for them (users/middleware.py), yet their answer sets the session cookie.
+    A foreign page can POST text/plain, a form or a typeless Blob to another
+    site without asking first (no CORS preflight), and the browser keeps the
+    cookie: the visitor ends up logged in as the attacker ("login CSRF").
+    JSON needs the preflight, which Parley never grants, so only JSON is taken
+    (415 otherwise); and, as Django's CSRF check does, an Origin that is not
+    this site's own is refused (403). Clients that send no Origin (curl,
+    scripts, bots) are not browsers carrying someone's cookies, and pass. An
+    empty body carries no credentials and gets the usual 400.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        origin = request.META.get("HTTP_ORIGIN")
+        if origin is not None and not same_origin(request, origin):
+            raise ApiError(403, "forbidden", "Requests from another site's pages are refused.")
+        if request.content_type != "application/json" and request.body:  # no body: nothing to log in with
+            raise ApiError(415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json).")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def same_origin(request, origin):
+    """Whether `origin` (an Origin header) is this site, or trusted, by Django's CSRF rule.
+
+    The rule of CsrfViewMiddleware._origin_verified: the scheme and host the
+    request came to, or an entry of CSRF_TRUSTED_ORIGINS (which may start
+    with a `*.` wildcard for subdomains).
+    """
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        host = None
+    if host is not None and origin == f"{'https' if request.is_secure() else 'http'}://{host}":
+        return True
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
+    for trusted in settings.CSRF_TRUSTED_ORIGINS:
+        trusted_parts = urlsplit(trusted)
+        if trusted_parts.scheme == parts.scheme and trusted_parts.netloc.startswith("*."):
+            if is_same_domain(parts.netloc, trusted_parts.netloc[1:]):
+                return True
+    return False
 
 
 def read_json(request):

@@ -22,9 +22,26 @@ Two kinds of counter:
 Who is counted: the client address (REMOTE_ADDR, or the X-Forwarded-For entry
 written by the outermost of PARLEY_TRUSTED_PROXIES proxies; an IPv6 address
 counts as its /64, since one host usually owns a whole /64), the user, and for
-login the email tried, so that a slow password guess against one account is
-stopped whatever addresses it comes from. Keys are hashed before they are
-stored, so the table holds no address or email in clear.
+login the email tried. Keys are hashed before they are stored, so the table
+holds no address or email in clear.
+
+Login counts failed passwords only, as django-axes and django-defender do,
+so that nobody can lock someone else out by failing on purpose:
+
+- per (email, address) pair, PARLEY_RATE_LOGIN_EMAIL_IP (10/15m): the lock
+  an attacker meets, which the account's owner at another address never sees;
+- per address, PARLEY_RATE_LOGIN_IP (300/15m), across emails: one address
+  guessing many accounts (generous: a school or an office shares one address);
+- per email across all addresses, PARLEY_RATE_LOGIN_EMAIL (100/1h): over it
+  the account is under attack from many addresses, and each address may fail
+  only LOCKDOWN_TRIES times for it instead of the pair's 10. An address with
+  no failures (the owner's, usually) still gets in with the right password.
+
+A login is counted before its password is checked and refunded when the
+password was right (login_attempt), not looked up first and counted after:
+otherwise a hundred requests sent at once would all find the count at zero
+(django-axes' "known issue, won't fix" #592). So at most the limit's worth of
+failures get through, however many arrive together.
 """
 import functools
 import hashlib
@@ -66,15 +83,21 @@ class Rule:
 
     name: str
     setting: str
-    per: str  # "ip", "user", or "email" (given by the caller)
+    per: str  # "ip", "user", or what the caller gives ("email", "email+ip")
     shared: bool = True  # in the database; False: in this process's memory
 
     def limit(self):
         return getattr(settings, self.setting, None)
 
 
-LOGIN_IP = Rule("login_ip", "PARLEY_RATE_LOGIN_IP", per="ip")
-LOGIN_EMAIL = Rule("login_email", "PARLEY_RATE_LOGIN_EMAIL", per="email")
+# Login failures (see the module docstring). The rows of the old "count every
+# attempt" rules, login_ip and login_email, simply expire.
+LOGIN_EMAIL_IP = Rule("login_fail_email_ip", "PARLEY_RATE_LOGIN_EMAIL_IP", per="email+ip")
+LOGIN_IP = Rule("login_fail_ip", "PARLEY_RATE_LOGIN_IP", per="ip")
+LOGIN_EMAIL = Rule("login_fail_email", "PARLEY_RATE_LOGIN_EMAIL", per="email")
+# While an email is over PARLEY_RATE_LOGIN_EMAIL, how many failures for it each address may have.
+# Not 1: the owner may mistype once or twice while someone else is guessing.
+LOCKDOWN_TRIES = 3
 REGISTER_IP = Rule("register_ip", "PARLEY_RATE_REGISTER_IP", per="ip")
 SEND_USER = Rule("send_user", "PARLEY_RATE_SEND_USER", per="user")
 SEND_IP = Rule("send_ip", "PARLEY_RATE_SEND_IP", per="ip")
@@ -88,16 +111,99 @@ def enabled():
 
 def check(rule, who, *, now=None):
     """Count one request by `who` against `rule`; raise RateLimited when it is over the limit."""
+    counted = _count(rule, who, now=now)
+    if counted is not None and counted.over:
+        raise RateLimited(counted.retry_after)
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One hit as a counter took it: the window's count so far, and how to take it back."""
+
+    key: str
+    window_start: int
+    hits: int
+    allowed: int
+    retry_after: int
+
+    @property
+    def over(self):
+        return self.hits > self.allowed
+
+    def refund(self):
+        """Take the hit back (shared counters only), unless its window is already over."""
+        _database_refund(self.key, self.window_start)
+
+
+def _count(rule, who, *, now=None):
+    """Count one hit by `who` against `rule`; None when the rule is off."""
     limit = rule.limit()
     if not enabled() or not limit:
-        return
+        return None
     count, seconds = limit
     now = clock() if now is None else now
     window_start = int(now // seconds * seconds)
     key = hashlib.sha256(f"{rule.name}\0{who}".encode()).hexdigest()
     counter = _database_hit if rule.shared else _local.hit
-    if counter(key, window_start, window_start + seconds, now) > count:
-        raise RateLimited(max(1, math.ceil(window_start + seconds - now)))
+    hits = counter(key, window_start, window_start + seconds, now)
+    return Counted(key, window_start, hits, count, max(1, math.ceil(window_start + seconds - now)))
+
+
+# Login -----------------------------------------------------------------------------
+
+
+class LoginAttempt:
+    """One password check, counted as a failure until it proves to be right."""
+
+    def __init__(self):
+        self._counted = []
+
+    def count(self, rule, who, *, now=None):
+        """Count the attempt against one rule; return what the counter says (None: the rule is off)."""
+        counted = _count(rule, who, now=now)
+        if counted is not None:
+            self._counted.append(counted)
+        return counted
+
+    def succeeded(self):
+        """The password was right: this attempt counts nowhere."""
+        self.cancel()
+
+    def cancel(self):
+        """The check never happened (it was refused, or broke): take the hits back."""
+        counted, self._counted = self._counted, []
+        for hit in counted:
+            hit.refund()
+
+
+def login_attempt(request, email, *, now=None):
+    """Count a login as failed for its email and address, or raise RateLimited.
+
+    Call before checking the password, then `.succeeded()` on the answer when
+    it was right (users/backends.py does both for every login form and API).
+    """
+    attempt = LoginAttempt()
+    if not enabled():
+        return attempt
+    email = (email or "").strip().lower()
+    address = client_ip(request)
+    try:
+        pair = attempt.count(LOGIN_EMAIL_IP, f"{email}\0{address}", now=now)
+        if pair is not None and pair.over:
+            raise RateLimited(pair.retry_after)
+        per_address = attempt.count(LOGIN_IP, address, now=now)
+        if per_address is not None and per_address.over:
+            raise RateLimited(per_address.retry_after)
+        per_email = attempt.count(LOGIN_EMAIL, email, now=now)
+        if per_email is not None and per_email.over:
+            if pair is None:  # no pair rule to tell clean addresses from the rest: a plain limit
+                raise RateLimited(per_email.retry_after)
+            if pair.hits > LOCKDOWN_TRIES:
+                raise RateLimited(min(per_email.retry_after, pair.retry_after))
+    except BaseException:
+        attempt.cancel()  # a refused (or broken) attempt checked no password: it counts nowhere
+        raise
+    return attempt
 
 
 # Who -------------------------------------------------------------------------------
@@ -161,23 +267,20 @@ def limit(*rules, methods=None):
     return decorator
 
 
-def check_login(request, email):
-    """Count a login attempt against the address and against the email tried."""
-    check(LOGIN_IP, client_ip(request))
-    check(LOGIN_EMAIL, (email or "").strip().lower())
+def limit_login_page(view):
+    """Decorate a login page view: a login refused by the limits answers a short 429 page.
 
-
-def limit_login_page(view, field="username"):
-    """Decorate a login page view: POSTs are counted like API logins."""
+    The counting happens where every login checks a password, in the
+    authentication backend (users/backends.py); this only turns its refusal
+    into a page.
+    """
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if enabled() and request.method == "POST":
-            try:
-                check_login(request, request.POST.get(field, ""))
-            except RateLimited as error:
-                return page_response(error)
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except RateLimited as error:
+            return page_response(error)
 
     return wrapper
 
@@ -268,6 +371,17 @@ def _database_hit(key, window_start, expires_at, now):
     if random.randrange(PRUNE_EVERY) == 0:
         prune(now=now)
     return hits
+
+
+def _database_refund(key, window_start):
+    """Take one hit back from the shared row for `key`, if it is still in that window."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote('parley_rate_counter')} SET hits = hits - 1"
+            f" WHERE {quote('key')} = %s AND window_start = %s AND hits > 0",
+            [key, window_start],
+        )
 
 
 def prune(*, now=None):

@@ -223,9 +223,11 @@ def env_rate(name, default):
 
 # Rate limits (config/ratelimit.py), as (count, seconds). Per-address limits are
 # generous because a whole office can share one address behind its proxy.
-# Login counts every attempt per address and per email tried (slow guessing).
+# Login counts failed passwords only: per email and address, per address, and
+# per email across all addresses, which only slows addresses that keep failing.
+PARLEY_RATE_LOGIN_EMAIL_IP = env_rate("PARLEY_RATE_LOGIN_EMAIL_IP", "10/15m")
 PARLEY_RATE_LOGIN_IP = env_rate("PARLEY_RATE_LOGIN_IP", "300/15m")
-PARLEY_RATE_LOGIN_EMAIL = env_rate("PARLEY_RATE_LOGIN_EMAIL", "10/15m")
+PARLEY_RATE_LOGIN_EMAIL = env_rate("PARLEY_RATE_LOGIN_EMAIL", "100/1h")
 PARLEY_RATE_REGISTER_IP = env_rate("PARLEY_RATE_REGISTER_IP", "50/1h")
 PARLEY_RATE_SEND_USER = env_rate("PARLEY_RATE_SEND_USER", "60/1m")
 PARLEY_RATE_SEND_IP = env_rate("PARLEY_RATE_SEND_IP", "1200/1m")
@@ -235,6 +237,8 @@ PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")
 PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
+# A bearer token unused for this many days expires (users/models.py).
+PARLEY_TOKEN_IDLE_DAYS = env_int("PARLEY_TOKEN_IDLE_DAYS", 90, minimum=1)
 # Sessions of users who are not (or no longer) approved stop working (users/backends.py).
 AUTHENTICATION_BACKENDS = ["users.backends.ApprovedUserBackend"]
 # The rate counter table lives in the "config" app (config/models.py).

@@ -142,12 +142,12 @@ def test_a_database_outage_in_a_view_is_a_503_json_with_retry_after(lenient_clie
 
 @pytest.mark.django_db
 def test_a_database_outage_met_by_the_token_middleware_is_a_503_json(lenient_client, monkeypatch):
-    from users import middleware
+    from users.models import User
 
     def down(key):
         raise OperationalError("could not connect to server: Connection refused")
 
-    monkeypatch.setattr(middleware.User.objects, "for_token", down)
+    monkeypatch.setattr(User.objects, "for_token", down)
     response = lenient_client.get("/api/me")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"

@@ -22,7 +22,7 @@ def limits_on(settings, monkeypatch):
     settings.PARLEY_RATE_LIMITS = True
     settings.PARLEY_TRUSTED_PROXIES = 0
     settings.PARLEY_POLL_CONCURRENCY = 5
-    for name in ("LOGIN_IP", "LOGIN_EMAIL", "REGISTER_IP", "SEND_USER", "SEND_IP", "POLL_USER", "POLL_IP"):
+    for name in ("LOGIN_IP", "LOGIN_EMAIL", "LOGIN_EMAIL_IP", "REGISTER_IP", "SEND_USER", "SEND_IP", "POLL_USER", "POLL_IP"):
         setattr(settings, f"PARLEY_RATE_{name}", (1000, 60))
     clock = {"now": 1_800_000_010.0}
     monkeypatch.setattr(ratelimit, "clock", lambda: clock["now"])
@@ -61,20 +61,8 @@ def test_login_is_limited_per_address_across_emails(settings, make_user):
     assert login("someone9@example.com", ip="10.0.0.2").status_code == 401
 
 
-def test_login_is_limited_per_email_across_addresses_even_with_the_right_password(settings, make_user):
-    settings.PARLEY_RATE_LOGIN_EMAIL = (3, 900)
-    ana = make_user("Ana", email="ana@example.com")
-    for n in range(3):
-        assert login("ANA@example.com ", ip=f"10.0.1.{n}").status_code == 401
-    assert_limited(login("ana@example.com", PASSWORD, ip="10.0.2.1"))
-    # Other accounts are untouched.
-    bob = make_user("Bob")
-    assert login(bob.email, PASSWORD, ip="10.0.2.1").status_code == 200
-    assert ana.api_tokens.count() == 0
-
-
 def test_the_window_ends_and_logins_work_again(settings, make_user, limits_on):
-    settings.PARLEY_RATE_LOGIN_EMAIL = (2, 60)
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (2, 60)
     ana = make_user("Ana")
     login(ana.email)
     login(ana.email)
@@ -86,17 +74,106 @@ def test_the_window_ends_and_logins_work_again(settings, make_user, limits_on):
 
 
 def test_the_login_page_and_the_admin_login_count_against_the_same_limit(settings, make_user):
-    settings.PARLEY_RATE_LOGIN_EMAIL = (2, 60)
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (2, 60)
     staff = make_user("Root", staff=True)
     client = Client()
     assert client.post("/login/", {"username": staff.email, "password": "nope-nope-1"}, REMOTE_ADDR="10.0.0.5").status_code == 200
-    assert client.post("/admin/login/", {"username": staff.email, "password": "nope-nope-2"}, REMOTE_ADDR="10.0.0.6").status_code == 200
+    assert client.post("/admin/login/", {"username": staff.email, "password": "nope-nope-2"}, REMOTE_ADDR="10.0.0.5").status_code == 200
     for path in ("/login/", "/admin/login/"):
-        refused = client.post(path, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.7")
+        refused = client.post(path, {"username": staff.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.5")
         assert refused.status_code == 429
         assert refused["Retry-After"]
         assert "_auth_user_id" not in client.session
-    assert_limited(login(staff.email, PASSWORD, ip="10.0.0.8"))
+    assert_limited(login(staff.email, PASSWORD, ip="10.0.0.5"))
+    assert login(staff.email, PASSWORD, ip="10.0.0.6").status_code == 200
+
+
+def test_the_victim_logs_in_from_their_own_address_after_many_failures_from_rotating_addresses(settings, make_user):
+    """Ten wrong passwords from ten addresses used to lock the account's owner out for 15 minutes."""
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (3, 900)
+    settings.PARLEY_RATE_LOGIN_EMAIL = (5, 3600)
+    ana = make_user("Ana", email="ana@example.com")
+    attack = [login("ANA@example.com ", ip=f"10.0.1.{n}").status_code for n in range(30)]
+    assert login("ana@example.com", PASSWORD, ip="10.0.2.1").status_code == 200
+    assert ana.api_tokens.count() == 1
+    assert attack == [401] * 30  # each address is clean, so each may try (see the next tests for the bound)
+    # The HTML login page lets her in too.
+    page = Client()
+    response = page.post("/login/", {"username": "ana@example.com", "password": PASSWORD}, REMOTE_ADDR="10.0.2.2")
+    assert response.status_code == 302 and "_auth_user_id" in page.session
+
+
+def test_an_attacker_at_one_address_is_stopped_even_with_the_right_password(settings, make_user):
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (3, 900)
+    ana = make_user("Ana")
+    for _ in range(3):
+        assert login(ana.email, ip="10.0.3.1").status_code == 401
+    assert_limited(login(ana.email, ip="10.0.3.1"), retry_after=890)
+    assert_limited(login(ana.email, PASSWORD, ip="10.0.3.1"))
+    assert ana.api_tokens.count() == 0
+    # The HTML login page counts in the same pair: it is refused too, and logs nobody in.
+    page = Client()
+    response = page.post("/login/", {"username": ana.email, "password": PASSWORD}, REMOTE_ADDR="10.0.3.1")
+    assert response.status_code == 429 and response["Retry-After"] and "_auth_user_id" not in page.session
+    # Ana herself, from her own address, is not.
+    assert login(ana.email, PASSWORD, ip="10.0.3.2").status_code == 200
+
+
+def test_successful_logins_do_not_use_up_the_budget(settings, make_user):
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (3, 900)
+    settings.PARLEY_RATE_LOGIN_IP = (3, 900)
+    settings.PARLEY_RATE_LOGIN_EMAIL = (3, 900)
+    ana = make_user("Ana")
+    office = [make_user(f"Colleague{n}") for n in range(5)]
+    for _ in range(5):  # Ana logs in again and again, from the same address as her colleagues
+        assert login(ana.email, PASSWORD, ip="10.0.4.1").status_code == 200
+    for colleague in office:
+        assert login(colleague.email, PASSWORD, ip="10.0.4.1").status_code == 200
+    # Only failures count: the address still has its three.
+    for n in range(3):
+        assert login(ana.email, ip="10.0.4.1").status_code == 401, n
+    assert_limited(login(ana.email, ip="10.0.4.1"))
+    assert_limited(login(office[0].email, PASSWORD, ip="10.0.4.1"))  # the address limit, across emails
+    assert RateCounter.objects.filter(hits__gt=3).count() == 0  # refused attempts were not counted either
+
+
+def test_over_the_email_bound_each_address_gets_only_a_few_tries(settings, make_user):
+    """A guess spread over many addresses slows to LOCKDOWN_TRIES per address; a clean address still gets in."""
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (10, 900)
+    settings.PARLEY_RATE_LOGIN_EMAIL = (5, 3600)
+    ana = make_user("Ana")
+    for n in range(5):
+        assert login(ana.email, ip=f"10.0.5.{n}").status_code == 401
+    # Over the bound: an address may fail LOCKDOWN_TRIES times in all, not ten.
+    for n in range(ratelimit.LOCKDOWN_TRIES - 1):
+        assert login(ana.email, ip="10.0.5.0").status_code == 401, n
+    assert_limited(login(ana.email, ip="10.0.5.0"))
+    assert_limited(login(ana.email, PASSWORD, ip="10.0.5.0"))
+    for n in range(ratelimit.LOCKDOWN_TRIES):
+        assert login(ana.email, ip="10.0.6.1").status_code == 401, n
+    assert_limited(login(ana.email, ip="10.0.6.1"))
+    # Other accounts are untouched, and Ana from a clean address gets in.
+    bob = make_user("Bob")
+    assert login(bob.email, PASSWORD, ip="10.0.6.1").status_code == 200
+    assert login(ana.email, PASSWORD, ip="10.0.7.1").status_code == 200
+
+
+def test_guessing_the_old_password_of_a_password_change_counts_as_failed_logins(settings, make_user, api):
+    """A session or token left open somewhere must not give unlimited guesses at the password."""
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (3, 900)
+    ana = make_user("Ana")
+    client = api(ana)
+
+    def change(old):
+        return client.client.post("/api/me/password", json.dumps({"old_password": old, "new_password": "a new one 77 x"}),
+                                  content_type="application/json", REMOTE_ADDR="10.0.8.1")
+
+    for n in range(3):
+        assert change(f"guess-{n}-guess").status_code == 400
+    assert_limited(change(PASSWORD))
+    ana.refresh_from_db()
+    assert ana.check_password(PASSWORD)
+    assert login(ana.email, PASSWORD, ip="10.0.8.2").status_code == 200
 
 
 # Registration -----------------------------------------------------------------------------------
@@ -217,6 +294,7 @@ def test_a_failing_poll_gives_its_slot_back(api, make_user):
 def test_rate_limits_off_lets_everything_through(settings, make_user, api):
     settings.PARLEY_RATE_LIMITS = False
     settings.PARLEY_RATE_LOGIN_EMAIL = settings.PARLEY_RATE_LOGIN_IP = settings.PARLEY_RATE_POLL_USER = (1, 60)
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (1, 60)
     ana = make_user("Ana")
     for _ in range(5):
         assert login(ana.email).status_code == 401
@@ -339,6 +417,33 @@ def test_concurrent_checks_from_many_connections_never_let_more_through(settings
     assert RateCounter.objects.get().hits == 20
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wrong_passwords_never_get_more_than_the_limit_through(settings, limits_on):
+    """Twenty wrong passwords at once from one address, limit eight: exactly eight are checked."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs the PostgreSQL test database (DATABASE_URL=postgres://...)")
+    from django.test import RequestFactory
+
+    settings.PARLEY_RATE_LOGIN_EMAIL_IP = (8, 60)
+    barrier = threading.Barrier(20)
+
+    def attempt(_):
+        try:
+            barrier.wait(10)
+            ratelimit.login_attempt(RequestFactory().post("/", REMOTE_ADDR="10.9.0.1"), "ana@example.com")
+            return True  # and then the password turns out wrong: the hit stays
+        except ratelimit.RateLimited:
+            return False
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    assert results.count(True) == 8
+    assert sorted(RateCounter.objects.values_list("hits", flat=True)) == [8, 8, 8]  # refusals were refunded
+
+
 # Real servers ------------------------------------------------------------------------------------
 
 
@@ -349,8 +454,8 @@ def login_live(base_url, email, password):
 @pytest.mark.postgres
 @pytest.mark.server
 def test_two_hosts_on_one_postgresql_share_the_login_limit(start_server, postgres_url):
-    """Two servers (two hosts, two workers each) count attempts in the same rows."""
-    env = {"PARLEY_RATE_LIMITS": "on", "PARLEY_RATE_LOGIN_EMAIL": "2/1h"}
+    """Two servers (two hosts, two workers each) count failures in the same rows."""
+    env = {"PARLEY_RATE_LIMITS": "on", "PARLEY_RATE_LOGIN_EMAIL_IP": "2/1h"}
     hosts = [start_server(postgres_url, workers=2, **env), start_server(postgres_url, workers=2, **env)]
     email = f"target-{time.monotonic_ns()}@example.com"
     statuses = [login_live(hosts[n % 2].url, email, f"guess-{n}-xyz")[0] for n in range(5)]

@@ -100,7 +100,7 @@ def test_no_page_needs_inline_script_or_style(make_user, room_factory):
         assert inline_code(client.get(path).content.decode()) == [], path
     client.force_login(ana)
     pages = [
-        "/rooms/", f"/rooms/{room.slug}/", "/people/", "/staff/users/",
+        "/rooms/", f"/rooms/{room.slug}/", "/people/", "/staff/users/", "/settings/",
         "/admin/", "/admin/users/user/", f"/admin/users/user/{pending.id}/change/", "/admin/rooms/room/add/",
     ]
     for path in pages:
@@ -205,3 +205,90 @@ def test_a_production_server_behind_a_tls_proxy_sends_hsts_and_secure_cookies(st
     cookies = headers.get_all("Set-Cookie")
     assert any(c.startswith("csrftoken=") for c in cookies)
     assert all("; Secure" in c for c in cookies), cookies
+
+
+# Login CSRF (issue 9, item 7) -------------------------------------------------------------------
+# A cross-site page can POST text/plain (or a form) without a CORS preflight, and the browser
+# keeps the answer's session cookie: the victim is then logged in as the attacker. Only JSON,
+# which a foreign page cannot send without the preflight Parley never grants, is accepted,
+# and a foreign Origin is refused as Django's CSRF check refuses it.
+
+LOGIN_BODY = {"email": "mallory@example.com", "password": "correct-horse-battery-9"}
+REGISTER_BODY = {"email": "new@example.com", "password": "correct-horse-battery-9", "first_name": "Nu",
+                 "last_name": "Comer"}
+
+
+@pytest.fixture
+def mallory(make_user):
+    return make_user("Mallory", email=LOGIN_BODY["email"])
+
+
+def post_raw(path, body, content_type=None, **extra):
+    client = Client(enforce_csrf_checks=True)
+    if content_type is None:  # no Content-Type header at all (a Blob with no type, from a page)
+        response = client.generic("POST", path, json.dumps(body).encode(), **extra)
+    else:
+        response = client.post(path, json.dumps(body), content_type=content_type, **extra)
+    return client, response
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
+
+
+def test_a_text_plain_login_from_a_foreign_page_logs_nobody_in(mallory):
+    from users.models import ApiToken
+
+    client, response = post_raw("/api/auth/login", LOGIN_BODY, "text/plain", HTTP_ORIGIN="https://evil.example")
+    assert_error(response, 403, "forbidden")
+    assert "sessionid" not in response.cookies
+    assert client.get("/api/me").status_code == 401
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/register"])
+def test_login_and_register_accept_only_json(mallory, path, content_type):
+    from users.models import ApiToken, User
+
+    body = LOGIN_BODY if path.endswith("login") else REGISTER_BODY
+    client, response = post_raw(path, body, content_type)
+    assert_error(response, 415, "unsupported_media_type")
+    assert "sessionid" not in response.cookies
+    assert not ApiToken.objects.exists() and User.objects.count() == 1
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://testserver.evil.example", "null",
+                                    "https://testserver", "http://testserver:8000"])
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/register"])
+def test_login_and_register_refuse_a_foreign_origin_even_with_json(mallory, path, origin):
+    from users.models import ApiToken, User
+
+    body = LOGIN_BODY if path.endswith("login") else REGISTER_BODY
+    client, response = post_raw(path, body, "application/json", HTTP_ORIGIN=origin)
+    assert_error(response, 403, "forbidden")
+    assert "sessionid" not in response.cookies
+    assert not ApiToken.objects.exists() and User.objects.count() == 1
+
+
+def test_login_works_from_the_sites_own_origin_a_trusted_origin_or_no_origin(settings, mallory):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://chat.example.com", "https://*.example.org"]
+    for extra in ({"HTTP_ORIGIN": "http://testserver"}, {"HTTP_ORIGIN": "https://chat.example.com"},
+                  {"HTTP_ORIGIN": "https://eu.example.org"}, {}):
+        _, response = post_raw("/api/auth/login", LOGIN_BODY, "application/json; charset=utf-8", **extra)
+        assert response.status_code == 200, (extra, response.content)
+    # Behind a TLS proxy the site's own origin is https, with the port the browser used.
+    _, response = post_raw("/api/auth/login", LOGIN_BODY, "application/json", secure=True,
+                           HTTP_ORIGIN="https://testserver")
+    assert response.status_code == 200, response.content
+    _, response = post_raw("/api/auth/login", LOGIN_BODY, "application/json", HTTP_ORIGIN="http://eu.example.org")
+    assert response.status_code == 403
+
+
+def test_register_works_from_the_sites_own_origin():
+    _, response = post_raw("/api/auth/register", REGISTER_BODY, "application/json", HTTP_ORIGIN="http://testserver")
+    assert response.status_code == 201, response.content

@@ -1,16 +1,19 @@
 """The accounts API (../shared/API.md, Authentication)."""
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 
 from config import ratelimit
-from config.api import ApiError, endpoint, field_str, json_response, no_content, read_json
+from config.api import (
+    ApiError, endpoint, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
+)
 
 from . import services
-from .forms import LoginForm, RegisterForm
+from .forms import LoginForm, PasswordChangeForm, RegisterForm
 from .serializers import user_to_dict
 
 
 @endpoint("POST", auth=False)
+@json_from_this_site
 @ratelimit.limit(ratelimit.REGISTER_IP)
 def register(request):
     data = read_json(request)
@@ -34,11 +37,11 @@ def register(request):
 
 
 @endpoint("POST", auth=False)
+@json_from_this_site
 def login_view(request):
     data = read_json(request)
     email = field_str(data, "email", max_length=254)
     password = field_str(data, "password", max_length=4096, strip=False)
-    ratelimit.check_login(request, email)
     form = LoginForm(request, data={"username": email, "password": password})
     if not form.is_valid():
         if form.has_error("__all__", "pending_approval"):
@@ -64,3 +67,36 @@ def logout_view(request):
 @endpoint("GET")
 def me(request):
     return json_response({"user": user_to_dict(request.user, viewer=request.user)})
+
+
+@endpoint("POST")
+def logout_everywhere(request):
+    """End every session and token of the user, the caller's included."""
+    services.user_logout_everywhere(user=request.user)
+    if getattr(request, "api_token_key", None) is None:
+        logout(request)
+    return no_content()
+
+
+@endpoint("POST")
+def password(request):
+    """Change my password; every other session and token of mine stops (users/revocation.py)."""
+    data = read_json(request)
+    old_password = field_str(data, "old_password", max_length=4096, strip=False)
+    new_password = field_str(data, "new_password", max_length=4096, strip=False)
+    form = PasswordChangeForm(request.user, request=request, data={
+        "old_password": old_password, "new_password1": new_password, "new_password2": new_password,
+    })
+    if not form.is_valid():
+        fields = {}
+        for name, messages in form.errors.items():
+            fields.setdefault("new_password" if name.startswith("new_password") else name, []).extend(messages)
+        raise invalid(next(iter(fields.values()))[0], fields)
+    user = request.user
+    services.user_password_change(user=user, password=new_password)
+    token = None
+    if getattr(request, "api_token_key", None) is not None:
+        token = services.token_create(user=user)  # the caller's token went with all the others
+    else:
+        update_session_auth_hash(request, user)  # the caller's session stays
+    return json_response({"user": user_to_dict(user, viewer=user), "token": token})

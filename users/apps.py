@@ -6,4 +6,4 @@ class UsersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import tokencache  # noqa: F401  (its signal handlers)
+        from . import revocation, tokencache  # noqa: F401  (their signal handlers)

@@ -1,5 +1,7 @@
-"""Django's authentication backend, with Parley's one extra rule for sessions."""
+"""Django's authentication backend, with Parley's two extra rules: approval, and login limits."""
 from django.contrib.auth.backends import ModelBackend
+
+from config import ratelimit
 
 
 class ApprovedUserBackend(ModelBackend):
@@ -9,7 +11,25 @@ class ApprovedUserBackend(ModelBackend):
     refuses the user's tokens, and this makes their open sessions stop too.
     Logging in still authenticates pending users, so that
     LoginForm.confirm_login_allowed can say they are waiting for approval.
+
+    Every password checked with a request (the API, the login page, the admin's
+    login page) is counted here against the login limits (config/ratelimit.py):
+    as a failure unless it was right. Over a limit, authenticate() raises
+    RateLimited before the password is looked at.
     """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:  # not over HTTP: the test client's login(), a shell
+            return super().authenticate(request, username, password, **kwargs)
+        attempt = ratelimit.login_attempt(request, username)
+        try:
+            user = super().authenticate(request, username, password, **kwargs)
+        except BaseException:
+            attempt.cancel()
+            raise
+        if user is not None:
+            attempt.succeeded()
+        return user
 
     def get_user(self, user_id):
         user = super().get_user(user_id)

@@ -7,8 +7,7 @@ riding on the session cookie is, as Django does everywhere else.
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from . import tokencache
-from .models import User
+from . import services, tokencache
 
 
 class TokenAuthenticationMiddleware:
@@ -28,7 +27,7 @@ class TokenAuthenticationMiddleware:
                     if request.path_info == "/api/events":  # the poll, asked again and again: users/tokencache.py
                         user = tokencache.cache.user_for(key.strip())
                     else:
-                        user = User.objects.for_token(key.strip())
+                        user = services.token_user(key=key.strip())
                 # An explicit but bad token never falls back to the session.
                 request.user = user or AnonymousUser()
                 request._cached_user = request.user

@@ -1,11 +1,18 @@
 import hashlib
 import secrets
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+# A token's last use is written when it is older than this, not on every
+# request: the poll is the hot path and must not write each time.
+TOKEN_USE_PRECISION = timedelta(hours=1)
 
 
 def normalize_email(email):
@@ -33,17 +40,24 @@ class UserManager(BaseUserManager):
     def active(self):
         return self.filter(is_active=True, is_approved=True)
 
-    def for_token(self, key):
+    def for_token(self, key, *, now=None):
         """Return the active, approved user whose bearer token `key` is, or None.
 
+        A token unused for PARLEY_TOKEN_IDLE_DAYS has expired. The user carries
+        `token_id`, and `token_stale` when the token's last use is older than
+        TOKEN_USE_PRECISION (users.services.token_user then notes the use).
         Every API request asks this (every poll), so it is a raw query: the
         ORM compiled the same join anew each time, half of the lookup's cost.
         """
+        now = now or timezone.now()
+        adapt = connections[self.db].ops.adapt_datetimefield_value
         sql = (
-            f"SELECT u.* FROM {self.model._meta.db_table} u JOIN {ApiToken._meta.db_table} t"
-            " ON t.user_id = u.id WHERE t.key_hash = %s AND u.is_active AND u.is_approved"
+            f"SELECT u.*, t.id AS token_id, t.last_used_at < %s AS token_stale"
+            f" FROM {self.model._meta.db_table} u JOIN {ApiToken._meta.db_table} t"
+            " ON t.user_id = u.id WHERE t.key_hash = %s AND t.last_used_at > %s AND u.is_active AND u.is_approved"
         )
-        return next(iter(self.raw(sql, [token_hash(key)])), None)
+        params = [adapt(now - TOKEN_USE_PRECISION), token_hash(key), adapt(token_idle_cutoff(now))]
+        return next(iter(self.raw(sql, params)), None)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -58,6 +72,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(null=True, blank=True)
     is_online = models.BooleanField(default=False)
+    # Raised by "log out everywhere": part of every session's auth hash, so all
+    # sessions made before it stop (get_session_auth_hash below).
+    session_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -86,14 +103,39 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return self.first_name
 
+    # Django keeps this hash in each session and ends the sessions whose hash no
+    # longer matches (django.contrib.auth.get_user): a new password ends them,
+    # and so does a new session_generation. At generation 0 it is Django's own
+    # hash, so sessions made before generations existed stay valid.
+    def get_session_auth_hash(self):
+        return self._with_generation(super().get_session_auth_hash())
+
+    def get_session_auth_fallback_hash(self):
+        for secret, plain in zip(settings.SECRET_KEY_FALLBACKS, super().get_session_auth_fallback_hash()):
+            yield self._with_generation(plain, secret)
+
+    def _with_generation(self, plain, secret=None):
+        if not self.session_generation:
+            return plain
+        return salted_hmac("users.User.session_generation", f"{plain}:{self.session_generation}",
+                           secret=secret, algorithm="sha256").hexdigest()
+
 
 def token_hash(key):
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def token_idle_cutoff(now=None):
+    """Tokens last used before this have expired (PARLEY_TOKEN_IDLE_DAYS)."""
+    return (now or timezone.now()) - timedelta(days=settings.PARLEY_TOKEN_IDLE_DAYS)
+
+
 class TokenQuerySet(models.QuerySet):
     def for_key(self, key):
         return self.filter(key_hash=token_hash(key))
+
+    def expired(self, now=None):
+        return self.filter(last_used_at__lte=token_idle_cutoff(now))
 
 
 class ApiToken(models.Model):
@@ -102,6 +144,8 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Within TOKEN_USE_PRECISION; unused for PARLEY_TOKEN_IDLE_DAYS, the token has expired.
+    last_used_at = models.DateTimeField(default=timezone.now)
 
     objects = TokenQuerySet.as_manager()
 

@@ -1,8 +1,9 @@
-"""Writes about accounts: registration, approval, tokens."""
+"""Writes about accounts: registration, approval, passwords, tokens."""
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
-from .models import ApiToken, User, normalize_email, token_hash
+from .models import TOKEN_USE_PRECISION, ApiToken, User, normalize_email, token_hash
 
 
 class EmailTaken(Exception):
@@ -35,11 +36,49 @@ def user_delete(*, user: User) -> None:
     user.delete()
 
 
+def user_password_change(*, user: User, password: str) -> None:
+    """Set a new (already validated) password.
+
+    Saving it revokes every token of the user and, through the session auth
+    hash, every session (users/revocation.py); the caller keeps its own with a
+    fresh token or update_session_auth_hash().
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+def user_logout_everywhere(*, user: User) -> None:
+    """End every session and token of the user, wherever they are."""
+    with transaction.atomic():
+        user_tokens_revoke(user=user)
+        # A new generation moves the session auth hash: every session made before stops
+        # (User.get_session_auth_hash). Saved, not updated, so every process's token cache hears of it.
+        user.session_generation = models.F("session_generation") + 1
+        user.save(update_fields=["session_generation"])
+        user.refresh_from_db(fields=["session_generation"])
+
+
+def user_tokens_revoke(*, user: User) -> int:
+    """Delete every bearer token of the user; every process forgets them at once (users/tokencache.py)."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    return deleted
+
+
 def token_create(*, user: User) -> str:
-    """Return a new bearer key for the user; only its hash is kept."""
+    """Return a new bearer key for the user; only its hash is kept. The user's expired tokens go."""
+    ApiToken.objects.filter(user=user).expired().delete()
     key = ApiToken.new_key()
     ApiToken.objects.create(user=user, key_hash=token_hash(key))
     return key
+
+
+def token_user(*, key: str) -> User | None:
+    """Return the user the bearer key authenticates, or None; note the token's use, at most hourly."""
+    user = User.objects.for_token(key)
+    if user is not None and user.token_stale:
+        now = timezone.now()
+        ApiToken.objects.filter(pk=user.token_id, last_used_at__lt=now - TOKEN_USE_PRECISION).update(last_used_at=now)
+    return user
 
 
 def token_revoke(*, key: str) -> None:

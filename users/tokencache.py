@@ -6,10 +6,14 @@ quarter of the server's CPU with 10,000 idle clients (docs/benchmarks.md).
 Polls (only polls: every other request asks the database) take the user from
 here while the process hears of every change that could make the answer wrong:
 
-- a token deleted (logout), a user saved (deactivated, renamed, made staff) or
-  deleted: the signal handlers below forget the entry when the change commits,
-  in this process, and tell every other process through PostgreSQL NOTIFY on
-  AUTH_CHANNEL, which rooms/events.py's listener passes to forget();
+- a token deleted (logout, a password change, log out everywhere: see
+  users/revocation.py), a user saved (deactivated, renamed, made staff, a new
+  password or session generation) or deleted: the signal handlers below forget
+  the entry when the change commits, in this process, and tell every other
+  process through PostgreSQL NOTIFY on AUTH_CHANNEL, which rooms/events.py's
+  listener passes to forget(). A lookup that read the database before such a
+  change committed and finishes after it was forgotten does not store what it
+  read (the generation check in user_for);
 - a user going online or offline: presence events of the stream, as the hub
   reads them (rooms/events.py calls note_presence()).
 
@@ -27,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from . import services
 from .models import ApiToken, User, token_hash
 
 AUTH_CHANNEL = "parley_auth"
@@ -40,20 +45,24 @@ class TokenCache:
         self._lock = threading.Lock()
         self._entries = {}  # token hash -> [user field values, expires at]
         self._by_user = {}  # user id -> token hashes
+        self._generation = 0  # one more at every forget(): a lookup that straddles one keeps nothing
 
     def user_for(self, key):
-        """The active, approved user whose token `key` is, or None; as User.objects.for_token()."""
+        """The active, approved user whose token `key` is, or None; as services.token_user()."""
         from rooms.events import hub  # the hub knows whether this process hears every change
 
         if not hub.current:
-            return User.objects.for_token(key)
+            return services.token_user(key=key)
         digest = token_hash(key)
         entry = self._entries.get(digest)
         if entry is not None and entry[1] > time.monotonic():
             return User.from_db(connection.alias, FIELDS, entry[0])  # a fresh instance: requests may change it
-        user = User.objects.for_token(key)
+        generation = self._generation
+        user = services.token_user(key=key)
         if user is not None:
             with self._lock:
+                if self._generation != generation:  # something was revoked meanwhile: what we read may be stale
+                    return user
                 if len(self._entries) >= MAX_ENTRIES:
                     self._entries.clear()
                     self._by_user.clear()
@@ -65,6 +74,7 @@ class TokenCache:
         """Forget a token ("token:<hash>"), a user's tokens ("user:<id>"), or everything (anything else)."""
         kind, _, value = what.partition(":")
         with self._lock:
+            self._generation += 1
             if kind == "token":
                 entry = self._entries.pop(value, None)
                 if entry is not None:

@@ -1,8 +1,9 @@
-"""Account pages: log in, register, log out, and the staff approval page."""
+"""Account pages: log in, register, log out, settings, and the staff approval page."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth import login
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from config import ratelimit
 
 from . import services
-from .forms import LoginForm, RegisterForm
+from .forms import LoginForm, PasswordChangeForm, RegisterForm
 from .models import User
 
 
@@ -36,6 +37,28 @@ def register(request):
         login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
         return redirect("room_list")
     return render(request, "users/register.html", {"form": form})
+
+
+@login_required
+@ratelimit.limit_login_page  # the old password is counted as a login is (users/forms.py)
+def account_settings(request):
+    """Change my password (the other sessions and tokens stop), or log out everywhere."""
+    form = PasswordChangeForm(request.user, request.POST if request.method == "POST" else None, request=request)
+    if request.method == "POST" and form.is_valid():
+        services.user_password_change(user=request.user, password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Password changed. Every other session and app is logged out.")
+        return redirect("settings")
+    return render(request, "users/settings.html", {"form": form})
+
+
+@require_POST
+@login_required
+def logout_everywhere(request):
+    services.user_logout_everywhere(user=request.user)
+    logout(request)
+    messages.success(request, "You are logged out everywhere.")
+    return redirect("login")
 
 
 @staff_member_required(login_url="login")

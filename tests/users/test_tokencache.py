@@ -4,13 +4,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rooms import presence
 from rooms.events import hub
-from tests.live import Http, wait_for
+from tests.live import PASSWORD, Http, wait_for
 from users import tokencache
+from users.models import ApiToken, User
 from users.services import token_create
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +132,82 @@ def test_a_logout_on_one_worker_is_refused_by_every_worker_at_once(postgres_url,
         return rounds[-1] == [401] * 20
 
     wait_for(every_worker_refuses, 1, lambda: json.dumps(rounds))
+
+
+# Revocation reaches the cache (issue 9, item 6) ------------------------------------------------------
+
+
+def poll(client, cursor):
+    return client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code
+
+
+@pytest.mark.parametrize("how", ["password_api", "set_password", "logout_everywhere"])
+def test_a_password_change_or_log_out_everywhere_is_refused_by_the_next_poll_at_once(
+        api, make_user, current, how, django_capture_on_commit_callbacks):
+    ana = make_user("Ana")
+    poller, changer = api(ana), api(ana)
+    cursor = poller.get("/api/events").json()["cursor"]
+    assert poll(poller, cursor) == 200  # remembered now
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "password_api":
+            assert changer.post("/api/me/password", {"old_password": PASSWORD,
+                                                     "new_password": "a brand new passphrase 7"}).status_code == 200
+        elif how == "set_password":
+            ana.set_password("a brand new passphrase 7")
+            ana.save()
+        else:
+            assert changer.post("/api/auth/logout-everywhere").status_code == 204
+    assert poll(poller, cursor) == 401
+
+
+def test_a_session_poll_is_refused_after_a_password_change(make_user, current):
+    ana = make_user("Ana")
+    browser = Client()
+    browser.force_login(ana)
+    cursor = browser.get("/api/events").json()["cursor"]
+    assert poll(browser, cursor) == 200
+    ana.set_password("a brand new passphrase 7")
+    ana.save()
+    assert poll(browser, cursor) == 401
+
+
+def test_a_revocation_heard_during_a_lookup_is_not_undone_by_it(make_user, current, monkeypatch):
+    """A poll reads the token just before a logout commits; the logout's word arrives before the poll
+    stores what it read. The poll must not then remember the revoked token for minutes."""
+    ana = make_user("Ana")
+    key = token_create(user=ana)
+    lookup = User.objects.for_token
+
+    def read_then_revoked(key, **kwargs):
+        user = lookup(key, **kwargs)
+        ApiToken.objects.for_key(key).delete()
+        tokencache.cache.forget(f"token:{tokencache.token_hash(key)}")  # as the listener passes it on
+        return user
+
+    # On the manager itself, as other tests patch it (an attribute there hides the class's).
+    monkeypatch.setattr(User.objects, "for_token", read_then_revoked)
+    assert tokencache.cache.user_for(key) is not None  # this one answer was read before the logout
+    monkeypatch.setattr(User.objects, "for_token", lookup)
+    assert tokencache.cache.user_for(key) is None
+
+
+@pytest.mark.server
+@pytest.mark.postgres
+def test_a_password_change_on_one_worker_is_refused_by_every_worker_at_once(postgres_url, start_server):
+    server = start_server(postgres_url, workers=2)
+    ana = Http.signup(server.url, "Ana")
+    other = Http(server.url, ana.post("/api/auth/login", {"email": ana.user["email"], "password": PASSWORD})[1]["token"])
+    cursor = ana.get("/api/events")[1]["cursor"]
+    for _ in range(20):  # each worker answers some of these, and remembers the token
+        assert ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200
+    status, body = other.post("/api/me/password", {"old_password": PASSWORD, "new_password": "a brand new passphrase 7"})
+    assert status == 200, body
+    rounds = []
+
+    def every_worker_refuses():
+        rounds.append([ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] for _ in range(20)])
+        return rounds[-1] == [401] * 20
+
+    wait_for(every_worker_refuses, 1, lambda: json.dumps(rounds))
+    fresh = Http(server.url, body["token"])
+    assert all(fresh.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200 for _ in range(10))
