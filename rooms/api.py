@@ -9,6 +9,7 @@ from config.api import (
     DATABASE_DOWN, ApiError, database_unavailable, endpoint, error_response, field_bool, field_int, field_str,
     forbidden, invalid, json_response, no_content, not_found, query_int, query_str, read_json,
 )
+from users import tokencache
 from users.models import User
 from users.serializers import user_with_presence
 
@@ -196,7 +197,8 @@ def events_view(request):
     # same cursor, so that the answer carries these events and what comes meanwhile.
     start = cursor if found else after
     # A little jitter keeps clients that started together from returning together.
-    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0))
+    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0),
+                             tokencache.cache.changes_of(request.user.id))
     if deferred.allowed(request):
         return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
     return wait()
@@ -205,14 +207,23 @@ def events_view(request):
 CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
 
 
-def _wait_and_answer(user_id, room_ids, cursor, timeout):
-    """The waiting half of the poll, answering for itself (it may run after Django has finished the request)."""
+def _wait_and_answer(user_id, room_ids, cursor, timeout, changes):
+    """The waiting half of the poll, answering for itself (it may run after Django has finished the request).
+
+    The user was authenticated when the poll arrived. If they may have been
+    deactivated or logged out since (tokencache.changes_of), the poll answers
+    with nothing from where it started: the client's next poll authenticates
+    again, and is refused or gets these events then.
+    """
+    start = cursor
     try:
         found, cursor = events.poll_wait(user_id=user_id, room_ids=room_ids, cursor=cursor, timeout=timeout)
     except events.CursorExpired:
         return error_response(410, "cursor_expired", CURSOR_EXPIRED)
     except DATABASE_DOWN as error:
         return database_unavailable("GET /api/events (after waiting)", error)
+    if found and tokencache.cache.changes_of(user_id) != changes:
+        return _events_response(start, [])
     return _events_response(cursor, found, user_id)
 
 

@@ -46,6 +46,8 @@ class TokenCache:
         self._entries = {}  # token hash -> [user field values, expires at]
         self._by_user = {}  # user id -> token hashes
         self._generation = 0  # one more at every forget(): a lookup that straddles one keeps nothing
+        self._changes = {}  # user id -> how often they were forgotten (changes_of)
+        self._epoch = 0  # one more when whose change it was is unknown: everyone may have changed
 
     def user_for(self, key):
         """The active, approved user whose token `key` is, or None; as services.token_user()."""
@@ -82,12 +84,33 @@ class TokenCache:
                     digests.discard(value)
                     if not digests:
                         self._by_user.pop(entry[0][ID], None)
+                    self._changed(entry[0][ID])
+                else:
+                    self._epoch += 1  # a token this process never kept: whose, it cannot tell
             elif kind == "user" and value.isdigit():
                 for digest in self._by_user.pop(int(value), ()):
                     self._entries.pop(digest, None)
+                self._changed(int(value))
             else:
                 self._entries.clear()
                 self._by_user.clear()
+                self._changes.clear()
+                self._epoch += 1
+
+    def _changed(self, user_id):
+        if len(self._changes) >= MAX_ENTRIES:
+            self._changes.clear()
+            self._epoch += 1
+        self._changes[user_id] = self._changes.get(user_id, 0) + 1
+
+    def changes_of(self, user_id):
+        """A value that differs after anything that may change whether the user is still let in.
+
+        A waiting poll compares it before answering with events (rooms/api.py):
+        the user was authenticated when the poll arrived, and a deactivation,
+        a revoked token or a new password meanwhile must not get them more.
+        """
+        return self._epoch, self._changes.get(user_id, 0)
 
     def note_presence(self, user_id, online):
         """Keep the user's is_online as the stream says (every process reads every presence event)."""

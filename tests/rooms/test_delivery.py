@@ -504,3 +504,45 @@ def test_a_server_that_keeps_up_answers_a_flooded_user_at_once(make_user):
     hub._rate_since -= 1.0  # a second of that many answers
     hub.note_answer(8, 1)
     assert hub.busy and hub.gather_seconds(7) > 0
+
+
+# A user changed while their poll waits --------------------------------------------------------------
+
+
+@waits
+@pytest.mark.parametrize("change", ["deactivated", "token revoked"])
+def test_a_waiting_poll_gives_nothing_to_a_user_deactivated_or_logged_out_meanwhile(api, make_user, room_factory,
+                                                                                    change):
+    """The poll authenticated its user when it arrived; anything that could change that is re-checked
+    before it answers with events: it answers with none, and the client's next poll is refused."""
+    from users.models import ApiToken
+
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "live")
+    services.room_join(room=room, user=ben)
+    client = api(ben)
+    cursor = client.get("/api/events").json()["cursor"]
+    hub.refresh()
+    answer = {}
+
+    def wait():
+        answer["response"] = client.get("/api/events", {"cursor": cursor, "timeout": "10"})
+        connection.close()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    wait_for(lambda: ben.id in hub.waiting_user_ids, 5, "the poll never waited")
+    if change == "deactivated":
+        ben.is_active = False
+        ben.save()
+    else:
+        ApiToken.objects.filter(user=ben).delete()
+    post(room, ana, "not for ben any more")
+    hub.refresh()
+    thread.join(5)
+    assert not thread.is_alive()
+    response = answer["response"]
+    assert response.status_code == 200
+    assert bodies(response.json()["events"]) == []
+    assert response.json()["cursor"] == cursor, "nothing was skipped: a client that is let back in sees it all"
+    assert client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code == 401
