@@ -3,7 +3,9 @@
 Every limit is a fixed window: a window starts at a multiple of its length
 (in Unix time), so every process and host agrees on it without talking. A
 request over the limit gets 429 `rate_limited` with `Retry-After` (the seconds
-until the window ends); PARLEY_RATE_LIMITS=off turns every limit off.
+until the window ends); PARLEY_RATE_LIMITS=off turns every rate limit off, but
+not the caps on waiting polls, which keep a worker's connections from being
+held by one client (limit_polls).
 
 Two kinds of counter:
 
@@ -196,14 +198,15 @@ def limit_polls(view):
 
     A user may have PARLEY_POLL_CONCURRENCY polls open at once in this process
     (a few tabs and devices); one more is refused until one of them returns.
+    The cap is a safety limit, not a rate limit: every open poll holds one of
+    the worker's connections, so PARLEY_RATE_LIMITS=off leaves it on.
     """
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not enabled():
-            return view(request, *args, **kwargs)
-        check(POLL_USER, _user(request))
-        check(POLL_IP, client_ip(request))
+        if enabled():
+            check(POLL_USER, _user(request))
+            check(POLL_IP, client_ip(request))
         user_id = request.user.id
         with poll_slot(user_id) as slot:
             response = view(request, *args, **kwargs)

@@ -221,13 +221,24 @@ def test_rate_limits_off_lets_everything_through(settings, make_user, api):
     for _ in range(5):
         assert login(ana.email).status_code == 401
     assert login(ana.email, PASSWORD).status_code == 200
+    for _ in range(5):
+        assert api(ana).get("/api/events").status_code == 200
+    assert not RateCounter.objects.exists()
+
+
+def test_rate_limits_off_keeps_the_cap_on_waiting_polls(settings, make_user, api):
+    # The cap is what keeps one user from holding a worker's connections: a
+    # safety limit, not a rate limit, so it holds with PARLEY_RATE_LIMITS=off.
+    settings.PARLEY_RATE_LIMITS = False
+    ana, bob = make_user("Ana"), make_user("Bob")
     slots = [ratelimit.poll_slot(ana.id) for _ in range(5)]
     for slot in slots:
         slot.__enter__()
-    assert api(ana).get("/api/events").status_code == 200
+    assert_limited(api(ana).get("/api/events"), retry_after=ratelimit.POLL_BUSY_RETRY_AFTER)
+    assert api(bob).get("/api/events").status_code == 200
     for slot in slots:
         slot.__exit__(None, None, None)
-    assert not RateCounter.objects.exists()
+    assert api(ana).get("/api/events").status_code == 200
 
 
 def test_the_environment_spells_limits_as_count_per_period(monkeypatch):
