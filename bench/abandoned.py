@@ -64,7 +64,9 @@ def main(argv=None):
         if not database_url:
             database_url = f"sqlite:///{directory}/abandoned.sqlite3"
             migrate(database_url)
-        server = Server(database_url, log_path=Path(directory) / "server.log", PARLEY_STATS_SECONDS=3)
+        # One user from one address abandons every poll: lift the caps on waiting polls, which would refuse most.
+        server = Server(database_url, log_path=Path(directory) / "server.log", PARLEY_STATS_SECONDS=3,
+                        PARLEY_POLL_CONCURRENCY=args.polls, PARLEY_POLL_CONCURRENCY_IP="off")
         try:
             (person,) = make_people(database_url, "Abandoner")
             token = person["token"]

@@ -258,6 +258,10 @@ def server_env(database_url, **extra):
         **os.environ,
         "DATABASE_URL": database_url,
         "PARLEY_RATE_LIMITS": "off",
+        # Every client comes from 127.0.0.1 (10,000 of them with --preset idle), which is exactly
+        # what the per-address cap on waiting polls refuses; each client is its own user, so
+        # the per-user cap (always on) holds as in production. --server-env can set it back.
+        "PARLEY_POLL_CONCURRENCY_IP": "off",
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-secret-key-loopback-only-0123456789abcdef",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),

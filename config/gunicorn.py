@@ -9,6 +9,14 @@
   LISTEN/NOTIFY); exactly one with SQLite, where wake-ups are in-process.
 - timeout is gunicorn's worker heartbeat, not a request limit: polls answer
   within 55 s by themselves.
+- Every connection holds one of worker_connections from accept to close, so
+  a client must send a request's line and headers within
+  PARLEY_HEADER_TIMEOUT (5 s) of connecting, and a kept-alive connection
+  that sends no next request (or only part of one) within keepalive
+  (PARLEY_KEEPALIVE_SECONDS, 5 s) is closed (config/worker.py). A proxy in
+  front must keep its idle upstream connections for less than keepalive
+  (deploy/nginx.conf: keepalive_timeout 4s), or it may send a request on a
+  connection that this end is closing.
 - Apps are not preloaded, so gevent's monkey patching happens in each worker
   before Django imports anything that uses sockets or threads.
 - PARLEY_STATS_SECONDS=N (off by default): each worker logs a "parley-stats"
@@ -21,12 +29,26 @@ import multiprocessing
 import os
 import sys
 
+
+def _seconds(name, default, kind=float):
+    value = os.environ.get(name) or str(default)
+    try:
+        seconds = kind(value)
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        sys.exit(f"Parley: {name} must be a number of seconds above 0, not {value!r}.")
+    return seconds
+
+
 bind = os.environ.get("PARLEY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 worker_class = "config.worker.ParleyWorker"
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "10000"))
+
 timeout = 30
 graceful_timeout = 10
-keepalive = 75
+keepalive = _seconds("PARLEY_KEEPALIVE_SECONDS", 5, int)
+_header_timeout = _seconds("PARLEY_HEADER_TIMEOUT", 5)
 backlog = 4096
 accesslog = os.environ.get("PARLEY_ACCESS_LOG") or None
 errorlog = "-"
@@ -73,6 +95,7 @@ def _raise_open_file_limit(server):
 
 
 def post_worker_init(worker):
+    worker.header_timeout = _header_timeout
     if _stats_seconds > 0:
         from config.worker import log_stats_every
 

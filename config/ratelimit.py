@@ -3,7 +3,9 @@
 Every limit is a fixed window: a window starts at a multiple of its length
 (in Unix time), so every process and host agrees on it without talking. A
 request over the limit gets 429 `rate_limited` with `Retry-After` (the seconds
-until the window ends); PARLEY_RATE_LIMITS=off turns every limit off.
+until the window ends); PARLEY_RATE_LIMITS=off turns every rate limit off, but
+not the caps on waiting polls, which keep a worker's connections from being
+held by one client (limit_polls).
 
 Two kinds of counter:
 
@@ -14,10 +16,10 @@ Two kinds of counter:
   statement is cheap.
 - Local, in the worker's memory (polling): the poll is the hottest request and
   usually reads nothing from the database, so it must not write on every call.
-  Its limits and the cap on concurrent polls are per worker process: with N
-  workers a client can poll N times the limit and hold N times
-  PARLEY_POLL_CONCURRENCY waiting polls. It stops a runaway client or script
-  from pinning a worker; it is not an exact quota.
+  Its limits and the caps on concurrent polls (per user and per address) are
+  per worker process: with N workers a client can poll N times the limit and
+  hold N times PARLEY_POLL_CONCURRENCY waiting polls. It stops a runaway
+  client or script from pinning a worker; it is not an exact quota.
 
 Who is counted: the client address (REMOTE_ADDR, or the X-Forwarded-For entry
 written by the outermost of PARLEY_TRUSTED_PROXIES proxies; an IPv6 address
@@ -298,17 +300,22 @@ def limit_polls(view):
     """Decorate the long poll (under @endpoint): local rate limits, and a cap on waiting polls.
 
     A user may have PARLEY_POLL_CONCURRENCY polls open at once in this process
-    (a few tabs and devices); one more is refused until one of them returns.
+    (a few tabs and devices), and a client address PARLEY_POLL_CONCURRENCY_IP
+    (an office behind one NAT address); one more is refused until one of them
+    returns. The caps are safety limits, not rate limits: every open poll holds
+    one of the worker's connections, so PARLEY_RATE_LIMITS=off leaves them on.
     """
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not enabled():
-            return view(request, *args, **kwargs)
-        check(POLL_USER, _user(request))
-        check(POLL_IP, client_ip(request))
+        limits = enabled()
+        # Not worked out when nothing counts it (load tests): the poll is the hottest request.
+        address = client_ip(request) if limits or settings.PARLEY_POLL_CONCURRENCY_IP is not None else None
+        if limits:
+            check(POLL_USER, _user(request))
+            check(POLL_IP, address)
         user_id = request.user.id
-        with poll_slot(user_id) as slot:
+        with poll_slot(user_id, address) as slot:
             response = view(request, *args, **kwargs)
             if isinstance(response, DeferredResponse):  # it waits after this returns: keep the slot till then
                 response.when_done.append(slot.keep())
@@ -318,28 +325,41 @@ def limit_polls(view):
 
 
 @contextmanager
-def poll_slot(user_id):
-    """Hold one of the user's concurrent-poll slots in this process, or raise RateLimited.
+def poll_slot(user_id, address=None):
+    """Hold one of the user's concurrent-poll slots in this process, and one of
+    the address's if given, or raise RateLimited.
 
-    `slot.keep()` hands the slot on: it is then released by calling what keep() returns.
+    `slot.keep()` hands the slots on: they are then released by calling what keep() returns.
     """
     if not _polls.acquire(user_id, settings.PARLEY_POLL_CONCURRENCY):
         raise RateLimited(POLL_BUSY_RETRY_AFTER, "Too many open polls for this account: close a tab or wait.")
-    slot = _Slot(user_id)
+    address_cap = settings.PARLEY_POLL_CONCURRENCY_IP
+    if address is not None and address_cap is not None:
+        if not _address_polls.acquire(address, address_cap):
+            _polls.release(user_id)
+            raise RateLimited(POLL_BUSY_RETRY_AFTER, "Too many open polls from this address: try again later.")
+    else:
+        address = None
+    slot = _Slot(user_id, address)
     try:
         yield slot
     finally:
         if not slot.kept:
-            _polls.release(user_id)
+            slot.release()
 
 
 class _Slot:
-    def __init__(self, user_id):
-        self.user_id, self.kept = user_id, False
+    def __init__(self, user_id, address):
+        self.user_id, self.address, self.kept = user_id, address, False
+
+    def release(self):
+        _polls.release(self.user_id)
+        if self.address is not None:
+            _address_polls.release(self.address)
 
     def keep(self):
         self.kept = True
-        return functools.partial(_polls.release, self.user_id)
+        return self.release
 
 
 # Counters --------------------------------------------------------------------------
@@ -420,29 +440,29 @@ class LocalCounters:
 
 
 class PollSlots:
-    """How many polls each user has open in this process."""
+    """How many polls each user (or address) has open in this process."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._open = {}
 
-    def acquire(self, user_id, cap):
+    def acquire(self, key, cap):
         with self._lock:
-            if self._open.get(user_id, 0) >= cap:
+            if self._open.get(key, 0) >= cap:
                 return False
-            self._open[user_id] = self._open.get(user_id, 0) + 1
+            self._open[key] = self._open.get(key, 0) + 1
             return True
 
-    def release(self, user_id):
+    def release(self, key):
         with self._lock:
-            left = self._open.get(user_id, 0) - 1
+            left = self._open.get(key, 0) - 1
             if left > 0:
-                self._open[user_id] = left
+                self._open[key] = left
             else:
-                self._open.pop(user_id, None)
+                self._open.pop(key, None)
 
-    def open_count(self, user_id):
-        return self._open.get(user_id, 0)
+    def open_count(self, key):
+        return self._open.get(key, 0)
 
     def reset(self):
         with self._lock:
@@ -450,10 +470,12 @@ class PollSlots:
 
 
 _local = LocalCounters()
-_polls = PollSlots()
+_polls = PollSlots()  # per user id
+_address_polls = PollSlots()  # per client_ip()
 
 
 def reset_local():
     """Forget this process's counters and poll slots (tests)."""
     _local.reset()
     _polls.reset()
+    _address_polls.reset()

@@ -38,6 +38,13 @@ def env_int(name, default, minimum=0):
     return number
 
 
+def env_cap(name, default):
+    """Read a cap, a whole number of at least 1, or "off" (None: no cap)."""
+    if (os.environ.get(name) or "").strip().lower() == "off":
+        return None
+    return env_int(name, default, minimum=1)
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if not value:
@@ -235,6 +242,9 @@ PARLEY_RATE_SEND_IP = env_rate("PARLEY_RATE_SEND_IP", "1200/1m")
 PARLEY_RATE_POLL_USER = env_rate("PARLEY_RATE_POLL_USER", "600/1m")
 PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")
 PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
+# Waiting polls one client address may hold per worker, whoever they are for: 200
+# leaves room for an office behind one NAT address; "off" (load tests from one host).
+PARLEY_POLL_CONCURRENCY_IP = env_cap("PARLEY_POLL_CONCURRENCY_IP", 200)
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
 # A bearer token unused for this many days expires (users/models.py).

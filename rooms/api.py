@@ -73,7 +73,8 @@ def room_detail(request, slug):
     members = []
     for membership in selectors.members_of(room):
         member = user_with_presence(membership.user, viewer=request.user)
-        member["last_read_message_id"] = membership.last_read_message_id
+        if room.is_member:  # read positions are for the room's members, staff or not
+            member["last_read_message_id"] = membership.last_read_message_id
         members.append(member)
     return json_response({"room": room_to_dict(room), "members": members})
 

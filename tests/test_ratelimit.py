@@ -2,6 +2,8 @@
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -280,12 +282,32 @@ def test_the_sixth_concurrent_poll_of_a_user_is_refused(api, make_user):
     assert ratelimit._polls.open_count(ana.id) == 0
 
 
+def test_waiting_polls_are_capped_per_address_unless_the_cap_is_off(settings, api, make_user):
+    settings.PARLEY_RATE_LIMITS = False
+    settings.PARLEY_TRUSTED_PROXIES = 1
+    settings.PARLEY_POLL_CONCURRENCY_IP = 2
+    ana, bob, cy = make_user("Ana"), make_user("Bob"), make_user("Cy")
+    slots = [ratelimit.poll_slot(user.id, "198.51.100.1") for user in (ana, bob)]
+    for slot in slots:  # Ana and Bob wait, from one office's address
+        slot.__enter__()
+    office, home = {"HTTP_X_FORWARDED_FOR": "198.51.100.1"}, {"HTTP_X_FORWARDED_FOR": "198.51.100.2"}
+    assert_limited(api(cy).client.get("/api/events", **office), retry_after=ratelimit.POLL_BUSY_RETRY_AFTER)
+    assert ratelimit._polls.open_count(cy.id) == 0  # refused for the address: Cy's own slot went back
+    assert api(cy).client.get("/api/events", **home).status_code == 200
+    settings.PARLEY_POLL_CONCURRENCY_IP = None  # "off"
+    assert api(cy).client.get("/api/events", **office).status_code == 200
+    for slot in slots:
+        slot.__exit__(None, None, None)
+    assert ratelimit._address_polls.open_count("198.51.100.1") == 0
+
+
 def test_a_failing_poll_gives_its_slot_back(api, make_user):
     ana = make_user("Ana")
     client = api(ana)
     for _ in range(10):
         assert client.get("/api/events", {"cursor": "not-a-cursor"}).status_code == 400
     assert ratelimit._polls.open_count(ana.id) == 0
+    assert ratelimit._address_polls.open_count("127.0.0.1") == 0
 
 
 # Switches and addresses -------------------------------------------------------------------------
@@ -299,13 +321,24 @@ def test_rate_limits_off_lets_everything_through(settings, make_user, api):
     for _ in range(5):
         assert login(ana.email).status_code == 401
     assert login(ana.email, PASSWORD).status_code == 200
+    for _ in range(5):
+        assert api(ana).get("/api/events").status_code == 200
+    assert not RateCounter.objects.exists()
+
+
+def test_rate_limits_off_keeps_the_cap_on_waiting_polls(settings, make_user, api):
+    # The cap is what keeps one user from holding a worker's connections: a
+    # safety limit, not a rate limit, so it holds with PARLEY_RATE_LIMITS=off.
+    settings.PARLEY_RATE_LIMITS = False
+    ana, bob = make_user("Ana"), make_user("Bob")
     slots = [ratelimit.poll_slot(ana.id) for _ in range(5)]
     for slot in slots:
         slot.__enter__()
-    assert api(ana).get("/api/events").status_code == 200
+    assert_limited(api(ana).get("/api/events"), retry_after=ratelimit.POLL_BUSY_RETRY_AFTER)
+    assert api(bob).get("/api/events").status_code == 200
     for slot in slots:
         slot.__exit__(None, None, None)
-    assert not RateCounter.objects.exists()
+    assert api(ana).get("/api/events").status_code == 200
 
 
 def test_the_environment_spells_limits_as_count_per_period(monkeypatch):
@@ -322,6 +355,20 @@ def test_the_environment_spells_limits_as_count_per_period(monkeypatch):
             env_rate("PARLEY_TEST_RATE", "1/1m")
     monkeypatch.setenv("PARLEY_RATE_LIMITS", "off")
     assert env_bool("PARLEY_RATE_LIMITS", default=True) is False
+
+
+def test_the_environment_spells_a_cap_as_a_number_or_off(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import env_cap
+
+    for value, expected in [("", 200), ("7", 7), ("off", None), ("OFF", None)]:
+        monkeypatch.setenv("PARLEY_TEST_CAP", value)
+        assert env_cap("PARLEY_TEST_CAP", 200) == expected
+    for bad in ("0", "-1", "many", "5/1m"):
+        monkeypatch.setenv("PARLEY_TEST_CAP", bad)
+        with pytest.raises(ImproperlyConfigured):
+            env_cap("PARLEY_TEST_CAP", 200)
 
 
 def request_from(remote, forwarded=None):
@@ -502,3 +549,60 @@ def test_a_real_server_refuses_the_sixth_waiting_poll(start_server, sqlite_url):
     assert all(status == 200 for status, _ in answers)
     assert all(any(e["type"] == "message" for e in body["events"]) for _, body in answers)
     assert ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200
+
+
+def poll_from(server, client, address, query, timeout=30):
+    """A poll as `client`, arriving through a trusted proxy that saw it come from `address`."""
+    request = urllib.request.Request(f"{server.url}/api/events?{query}")
+    request.add_header("Authorization", f"Token {client.token}")
+    request.add_header("X-Forwarded-For", address)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.server
+def test_a_real_server_caps_waiting_polls_per_address_across_users(start_server, sqlite_url):
+    # Issue 9, item 9a. Rate limits stay off (as in tests/live.py): the cap holds regardless.
+    server = start_server(sqlite_url, PARLEY_POLL_CONCURRENCY_IP=3, PARLEY_TRUSTED_PROXIES=1)
+    people = [Http.signup(server.url, name) for name in ("Ana", "Ben", "Cy", "Di")]
+    ana, *others = people
+    status, body = ana.post("/api/rooms", {"name": f"address cap {time.monotonic_ns()}"})
+    assert status == 201
+    slug = body["room"]["slug"]
+    for person in others:
+        assert person.post(f"/api/rooms/{slug}/join")[0] == 200
+    for person in people:  # a first poll puts each online, which the others' polls would hear
+        assert person.get("/api/events")[0] == 200
+    cursors = {person.user["id"]: person.get("/api/events")[1]["cursor"] for person in people}
+    office, elsewhere = "198.51.100.1", "198.51.100.2"
+
+    def wait_for_events(person):
+        for _ in range(200):  # refused while the probe below holds a slot: try again
+            status, body = poll_from(server, person, office, f"cursor={cursors[person.user['id']]}&timeout=20")
+            if status != 429:
+                return status, body
+            time.sleep(0.02)
+        return status, body
+
+    di = people[3]
+    probe = f"cursor={cursors[di.user['id']]}&timeout=0"
+    with ThreadPoolExecutor(3) as pool:
+        waiting = [pool.submit(wait_for_events, person) for person in people[:3]]
+        deadline = time.monotonic() + 10
+        status = None
+        while time.monotonic() < deadline:  # until Ana, Ben and Cy hold the office's three slots
+            status, body = poll_from(server, di, office, probe)
+            if status == 429:
+                break
+            time.sleep(0.05)
+        assert status == 429, "the fourth waiting poll from one address was never refused"
+        assert body["error"]["code"] == "rate_limited"
+        assert poll_from(server, di, elsewhere, probe)[0] == 200  # another address has slots of its own
+        assert ana.post(f"/api/rooms/{slug}/messages", {"body": "wake up"})[0] == 201
+        answers = [future.result(timeout=10) for future in waiting]
+    assert all(status == 200 for status, _ in answers), answers
+    assert all(any(e["type"] == "message" for e in body["events"]) for _, body in answers)
+    assert poll_from(server, di, office, probe)[0] == 200  # the slots came back

@@ -105,3 +105,23 @@ def test_joining_a_room_starts_with_its_history_read(api, make_user, room_factor
     services.message_post(room=room, author=ana, body="after")
     rooms = {r["slug"]: r for r in api(ben).get("/api/rooms").json()["rooms"]}
     assert rooms[room.slug]["unread_count"] == 1
+
+
+def test_read_positions_are_shown_to_the_rooms_members_only(api, make_user, room_factory):
+    # Issue 9, item 8: anyone may read a public room's details, but where each
+    # member has read up to is the members' business.
+    ana, ben, eve = make_user("Ana"), make_user("Ben"), make_user("Eve", staff=True)
+    room = room_factory(ana, "public")
+    assert api(ben).post(f"/api/rooms/{room.slug}/join").status_code == 200
+    newest = post(api(ana), room.slug, "hi")
+    assert read(api(ben), room.slug, newest).status_code == 204
+
+    members = {m["id"]: m for m in api(ben).get(f"/api/rooms/{room.slug}").json()["members"]}
+    assert members[ben.id]["last_read_message_id"] == newest
+
+    for outsider in (make_user("Olga"), eve):  # staff are no exception: they are not in the room
+        response = api(outsider).get(f"/api/rooms/{room.slug}")
+        assert response.status_code == 200
+        members = response.json()["members"]
+        assert {m["id"] for m in members} == {ana.id, ben.id}
+        assert all("last_read_message_id" not in m for m in members), members
