@@ -18,9 +18,10 @@ system-deps:
 	@command -v chromium >/dev/null && command -v nginx >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null)
 
+# Every process of the Procfile (web: gunicorn, purge: the retention purge), run by honcho.
 serve: deps
 	$(BIN)/python manage.py migrate --noinput
-	PORT=$(PORT) $(BIN)/gunicorn -c config/gunicorn.py config.wsgi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 # The whole suite on the SQLite default, then again on PostgreSQL.
 test: deps system-deps test-sqlite test-postgres
