@@ -35,6 +35,7 @@ def _room_response(request, slug, status=200):
 
 
 @endpoint("GET", "POST")
+@ratelimit.limit(ratelimit.ROOM_CREATE, methods=("POST",))
 def rooms(request):
     if request.method == "GET":
         return json_response({"rooms": [room_to_dict(room) for room in selectors.rooms_for(request.user)]})
@@ -55,6 +56,7 @@ def rooms(request):
 
 
 @endpoint("GET", "PATCH")
+@ratelimit.limit(ratelimit.ROOM_UPDATE, methods=("PATCH",))
 def room_detail(request, slug):
     room = _room(request, slug)
     if request.method == "PATCH":
@@ -78,6 +80,7 @@ def room_detail(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_join(request, slug):
     room = _room(request, slug)
     if not room.is_member:
@@ -88,6 +91,7 @@ def room_join(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_leave(request, slug):
     room = _room(request, slug)
     services.room_leave(room=room, user=request.user)
@@ -95,6 +99,7 @@ def room_leave(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.INVITE)
 def room_invite(request, slug):
     room = _room(request, slug, member=True)
     if room.is_dm:
@@ -103,6 +108,7 @@ def room_invite(request, slug):
     invitee = User.objects.active().filter(id=user_id).first()
     if invitee is None:
         raise invalid("No such user.", {"user_id": ["No active user with this id."]})
+    ratelimit.check_invited(invitee.id)
     services.room_invite(room=room, inviter=request.user, invitee=invitee)
     return _room_response(request, slug)
 
@@ -125,12 +131,14 @@ def room_messages(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.TYPING)
 def room_typing(request, slug):
     services.typing_notify(room=_room(request, slug, member=True), user=request.user)
     return no_content()
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.READ)
 def room_read(request, slug):
     room = _room(request, slug, member=True)
     message_id = field_int(read_json(request), "message_id", minimum=1)
@@ -145,6 +153,7 @@ def users(request):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.DM_OPEN)
 def dms(request):
     user_id = field_int(read_json(request), "user_id", minimum=1)
     other = User.objects.active().filter(id=user_id).first()
