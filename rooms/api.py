@@ -12,7 +12,7 @@ from config.api import (
 from users.models import User
 from users.serializers import user_with_presence
 
-from . import events, presence, search, selectors, services
+from . import blocking, events, presence, search, selectors, services
 from .serializers import message_to_dict, room_to_dict
 
 
@@ -109,7 +109,10 @@ def room_invite(request, slug):
     if invitee is None:
         raise invalid("No such user.", {"user_id": ["No active user with this id."]})
     ratelimit.check_invited(invitee.id)
-    services.room_invite(room=room, inviter=request.user, invitee=invitee)
+    try:
+        services.room_invite(room=room, inviter=request.user, invitee=invitee)
+    except services.Refused as error:  # blocked: say no more than that
+        raise forbidden(str(error)) from None
     return _room_response(request, slug)
 
 
@@ -120,7 +123,7 @@ def room_messages(request, slug):
         room = _room(request, slug)
         before = query_int(request, "before", minimum=1)
         limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
-        messages, has_more = selectors.history(room, before=before, limit=limit)
+        messages, has_more = selectors.history(room, before=before, limit=limit, hidden=request.user.blocked_ids)
         return json_response({"messages": [message_to_dict(m) for m in messages], "has_more": has_more})
     room = _room(request, slug, member=True)
     data = read_json(request)
@@ -159,7 +162,10 @@ def dms(request):
     other = User.objects.active().filter(id=user_id).first()
     if other is None:
         raise invalid("No such user.", {"user_id": ["No active user with this id."]})
-    room, created = services.dm_open(user=request.user, other=other)
+    try:
+        room, created = services.dm_open(user=request.user, other=other)
+    except services.Refused as error:  # blocked: say no more than that
+        raise forbidden(str(error)) from None
     return _room_response(request, room.slug, status=201 if created else 200)
 
 
@@ -173,7 +179,9 @@ def message_search(request):
     if slug:
         room = _room(request, slug, member=True)
     limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
-    found = search.search_messages(user=request.user, query=query, room=room, limit=limit)
+    found = search.search_messages(
+        user=request.user, query=query, room=room, limit=limit, hidden=request.user.blocked_ids,
+    )
     return json_response({"messages": [message_to_dict(m) for m in found]})
 
 
@@ -199,13 +207,16 @@ def events_view(request):
         found, after = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
+    blocked = frozenset(request.user.blocked_ids)  # as the poll starts: rooms/blocking.py
     if timeout <= 0 or (found and not events.hub.gather_seconds(request.user.id)):
-        return _events_response(after, found, request.user.id)
+        return _events_response(after, found, request.user.id, blocked)
     # Nothing yet: wait from where we are. Or a flood (events.Hub.gather_seconds): wait from the
     # same cursor, so that the answer carries these events and what comes meanwhile.
     start = cursor if found else after
     # A little jitter keeps clients that started together from returning together.
-    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0))
+    wait = functools.partial(
+        _wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0), blocked,
+    )
     if deferred.allowed(request):
         return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
     return wait()
@@ -214,7 +225,7 @@ def events_view(request):
 CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
 
 
-def _wait_and_answer(user_id, room_ids, cursor, timeout):
+def _wait_and_answer(user_id, room_ids, cursor, timeout, blocked=frozenset()):
     """The waiting half of the poll, answering for itself (it may run after Django has finished the request)."""
     try:
         found, cursor = events.poll_wait(user_id=user_id, room_ids=room_ids, cursor=cursor, timeout=timeout)
@@ -222,10 +233,11 @@ def _wait_and_answer(user_id, room_ids, cursor, timeout):
         return error_response(410, "cursor_expired", CURSOR_EXPIRED)
     except DATABASE_DOWN as error:
         return database_unavailable("GET /api/events (after waiting)", error)
-    return _events_response(cursor, found, user_id)
+    return _events_response(cursor, found, user_id, blocked)
 
 
-def _events_response(cursor, found, user_id=None):
+def _events_response(cursor, found, user_id=None, blocked=frozenset()):
+    found = blocking.visible_events(found, blocked)
     if found:
         events.hub.note_answer(user_id, len(found))  # floods are told by the answers they make
     response = json_response({"cursor": str(cursor), "events": found})

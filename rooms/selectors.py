@@ -9,12 +9,16 @@ from .models import Membership, Message, Room
 
 
 def rooms_for(user):
-    """Public rooms and the user's rooms, with is_member, member_count and unread_count."""
+    """Public rooms and the user's rooms, with is_member, member_count and unread_count.
+
+    Unread counts leave out the messages of people the user blocks.
+    """
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     # Unread: others' messages after the user's read mark (no mark, not a member: none).
     unread = (
         Message.objects.filter(room=OuterRef("pk"), id__gt=OuterRef("last_read"))
         .exclude(author=user)
+        .not_by(user.blocked_ids)
         .order_by()
         .values("room")
         .annotate(n=Count("id"))
@@ -85,11 +89,15 @@ def members_of(room):
     )
 
 
-def history(room, *, before=None, limit=50):
-    """Return (messages oldest first, has_more): the newest `limit` older than `before`."""
+def history(room, *, before=None, limit=50, hidden=()):
+    """Return (messages oldest first, has_more): the newest `limit` older than `before`.
+
+    `hidden`: authors whose messages the reader does not see (whom they block).
+    """
     if room.is_ephemeral:
         return [], False
-    page = list(Message.objects.in_room(room).before(before).with_refs().order_by("-id")[: limit + 1])
+    messages = Message.objects.in_room(room).before(before).not_by(hidden)
+    page = list(messages.with_refs().order_by("-id")[: limit + 1])
     has_more = len(page) > limit
     return page[:limit][::-1], has_more
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from users.models import Block
 from users.serializers import user_ref
 
 from . import events
@@ -26,6 +27,10 @@ _last_typing = {}
 
 class Conflict(Exception):
     """The write would break a uniqueness rule (a taken room name)."""
+
+
+class Refused(Exception):
+    """The other person refuses this from the actor (they blocked them); the message says no more."""
 
 
 # Rooms -------------------------------------------------------------------------
@@ -97,7 +102,12 @@ def room_leave(*, room: Room, user) -> None:
 
 
 def room_invite(*, room: Room, inviter, invitee) -> bool:
-    """Add `invitee` to the room; return False if they were a member already."""
+    """Add `invitee` to the room; return False if they were a member already.
+
+    Refused if the invitee blocked the inviter.
+    """
+    if Block.objects.refusing(inviter, by=invitee).exists():
+        raise Refused("You cannot invite this user.")
     with transaction.atomic():
         position = events.take_position()
         _, created = Membership.objects.get_or_create(room=room, user=invitee, defaults=_caught_up(room))
@@ -107,9 +117,15 @@ def room_invite(*, room: Room, inviter, invitee) -> bool:
 
 
 def dm_open(*, user, other) -> tuple[Room, bool]:
-    """Return the one DM room of the two users, creating it the first time."""
+    """Return the one DM room of the two users, creating it the first time.
+
+    Refused if `other` blocked `user`. A DM that exists stays (the blocker's
+    history and poll hide the blocked user's messages), but it is not reopened.
+    """
     if user.id == other.id:
         raise ValidationError({"user_id": ["You cannot open a direct message with yourself."]})
+    if Block.objects.refusing(user, by=other).exists():
+        raise Refused("You cannot send direct messages to this user.")
     low, high = sorted((user.id, other.id))
     key = f"{low}-{high}"
     room = Room.objects.filter(dm_key=key).first()

@@ -13,4 +13,6 @@ urlpatterns = [
     path("api/auth/login", api.login_view, name="api_login"),
     path("api/auth/logout", api.logout_view, name="api_logout"),
     path("api/me", api.me, name="api_me"),
+    path("api/blocks", api.blocks, name="api_blocks"),
+    path("api/blocks/<int:user_id>", api.block_detail, name="api_block"),
 ]
