@@ -285,6 +285,18 @@ def test_opening_direct_messages_is_limited_per_user(settings, api, make_user):
     assert Room.objects.filter(kind=Room.DM).count() == 2
 
 
+def test_blocking_and_unblocking_count_together_per_user(settings, api, make_user):
+    settings.PARLEY_RATE_BLOCK = (3, 3600)
+    ana, bob, cy = make_user("Ana"), make_user("Bob"), make_user("Cy")
+    client = api(ana)
+    assert client.post("/api/blocks", {"user_id": bob.id}).status_code == 201
+    assert client.client.delete(f"/api/blocks/{bob.id}").status_code == 204
+    assert client.post("/api/blocks", {"user_id": bob.id}).status_code == 201
+    assert_limited(client.post("/api/blocks", {"user_id": cy.id}))
+    assert_limited(client.client.delete(f"/api/blocks/{bob.id}"))
+    assert client.get("/api/blocks").json()["users"][0]["id"] == bob.id  # reading is not limited
+
+
 # Polling ----------------------------------------------------------------------------------------
 
 
