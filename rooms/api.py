@@ -83,10 +83,9 @@ def room_detail(request, slug):
 @ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_join(request, slug):
     room = _room(request, slug)
-    if not room.is_member:
-        if room.is_private:
-            raise forbidden("This room is private: ask a member to invite you.")
-        services.room_join(room=room, user=request.user)
+    if not room.is_member and room.is_private:
+        raise forbidden("This room is private: ask a member to invite you.")
+    services.room_join(room=room, user=request.user)  # a member: accepts a stranger's invitation, if any
     return _room_response(request, slug)
 
 

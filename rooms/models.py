@@ -63,6 +63,12 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(default=timezone.now)
     last_read_message_id = models.BigIntegerField(default=0)
+    # Who made the user a member by inviting them; while the invitation came from
+    # someone they shared no other room with and they neither joined (accepted)
+    # nor left, the client offers to leave, or to leave and block (README "Security").
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    invitation_from_stranger = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique")]

@@ -34,6 +34,10 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
     is_member = getattr(room, "is_member", is_member)
     if is_member is not None:
         data["is_member"] = bool(is_member)
+    inviter = _stranger_inviter(room)
+    if inviter is not None:  # the viewer may stay, leave, or leave and block
+        data["invited_by"] = user_ref(inviter)
+        data["invitation_from_stranger"] = True
     if room.is_dm:
         data["dm_users"] = dm_users if dm_users is not None else _dm_users(room)
     return data
@@ -51,3 +55,12 @@ def _member_count(room, given):
         return given
     annotated = getattr(room, "member_count", None)
     return annotated if annotated is not None else room.memberships.count()
+
+
+def _stranger_inviter(room):
+    """The stranger whose invitation the viewer has not accepted (annotated by selectors.rooms_for), or None."""
+    if getattr(room, "stranger_id", None) is None:
+        return None
+    from users.models import User
+
+    return User(**{name: getattr(room, f"stranger_{name}") for name in ("id", "first_name", "last_name", "email")})

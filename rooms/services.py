@@ -76,8 +76,17 @@ def room_update(*, room: Room, by, topic=None, retention_messages=..., retention
 
 
 def room_join(*, room: Room, user) -> bool:
-    """Make the user a member; return False if they already were."""
-    if Membership.objects.filter(room=room, user=user).exists():
+    """Make the user a member; return False if they already were.
+
+    A member who joins the room a stranger invited them into accepts the
+    invitation: the client stops offering to leave it. Nobody else is told.
+    """
+    from_stranger = (
+        Membership.objects.filter(room=room, user=user).values_list("invitation_from_stranger", flat=True).first()
+    )
+    if from_stranger is not None:
+        if from_stranger:
+            Membership.objects.filter(room=room, user=user).update(invitation_from_stranger=False)
         return False
     with transaction.atomic():
         position = events.take_position()
@@ -104,16 +113,28 @@ def room_leave(*, room: Room, user) -> None:
 def room_invite(*, room: Room, inviter, invitee) -> bool:
     """Add `invitee` to the room; return False if they were a member already.
 
-    Refused if the invitee blocked the inviter.
+    Refused if the invitee blocked the inviter. An invitation from someone
+    who shares no other room (or DM) with the invitee is marked, so that the
+    invitee's client can offer to leave, or to leave and block (room_join
+    accepts it).
     """
     if Block.objects.refusing(inviter, by=invitee).exists():
         raise Refused("You cannot invite this user.")
     with transaction.atomic():
         position = events.take_position()
-        _, created = Membership.objects.get_or_create(room=room, user=invitee, defaults=_caught_up(room))
+        invitation = {"invited_by": inviter, "invitation_from_stranger": not _share_a_room(inviter, invitee, room)}
+        _, created = Membership.objects.get_or_create(
+            room=room, user=invitee, defaults={**_caught_up(room), **invitation},
+        )
         if created:
             _room_event(position, room, "invited", invitee, by=inviter)
     return created
+
+
+def _share_a_room(user, other, room) -> bool:
+    """Say whether the two users are both members of some room other than `room`."""
+    theirs = Membership.objects.filter(user=other).exclude(room=room).values("room_id")
+    return Membership.objects.filter(user=user, room_id__in=theirs).exists()
 
 
 def dm_open(*, user, other) -> tuple[Room, bool]:
