@@ -77,4 +77,5 @@ def client_config(request, *, room=None):
         "directoryUrl": reverse("directory"),
         "loginUrl": reverse("login"),
         "room": room,
+        "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
     }
