@@ -131,10 +131,16 @@ def room_invite(*, room: Room, inviter, invitee) -> bool:
     return created
 
 
-def _share_a_room(user, other, room) -> bool:
-    """Say whether the two users are both members of some room other than `room`."""
-    theirs = Membership.objects.filter(user=other).exclude(room=room).values("room_id")
-    return Membership.objects.filter(user=user, room_id__in=theirs).exists()
+def _share_a_room(inviter, invitee, room) -> bool:
+    """Say whether the two users are both members of some room other than `room`.
+
+    Rooms a stranger put the invitee in, and that the invitee has not accepted,
+    do not count: else a stranger's second invitation would come unmarked.
+    """
+    theirs = (
+        Membership.objects.filter(user=invitee, invitation_from_stranger=False).exclude(room=room).values("room_id")
+    )
+    return Membership.objects.filter(user=inviter, room_id__in=theirs).exists()
 
 
 def dm_open(*, user, other) -> tuple[Room, bool]:

@@ -103,3 +103,17 @@ def test_the_room_list_with_a_strangers_invitation_costs_no_more_queries(
         rooms = client.get("/api/rooms").json()["rooms"]
     assert sum(1 for room in rooms if room.get("invitation_from_stranger")) == 3
     assert len(invited) == len(plain)
+
+
+def test_a_room_a_stranger_put_you_in_does_not_make_them_a_friend(api, make_user, room_factory):
+    """Otherwise a second invitation from the same stranger would come unmarked."""
+    ana, mallory = make_user("Ana"), make_user("Mallory")
+    first, second = (room_factory(mallory, f"trap {n}", is_private=True) for n in range(2))
+    services.room_invite(room=first, inviter=mallory, invitee=ana)
+    assert api(mallory).post(f"/api/rooms/{second.slug}/invite", {"user_id": ana.id}).status_code == 200
+    assert listed(api(ana), second.slug)["invitation_from_stranger"] is True
+    # Once Ana stays in the first, Mallory is someone she shares a room with.
+    third = room_factory(mallory, "trap 3", is_private=True)
+    assert api(ana).post(f"/api/rooms/{first.slug}/join").status_code == 200
+    services.room_invite(room=third, inviter=mallory, invitee=ana)
+    assert "invitation_from_stranger" not in listed(api(ana), third.slug)
