@@ -6,9 +6,7 @@ from django.db.models.functions import Coalesce
 from users.models import User
 
 from .models import Membership, Message, Room
-
-# What a room's JSON needs of a stranger who invited the viewer (users.serializers.user_ref).
-INVITER_FIELDS = ("id", "first_name", "last_name", "email")
+from .serializers import INVITER_FIELDS
 
 
 def rooms_for(user):
@@ -32,7 +30,7 @@ def rooms_for(user):
     # Only a DM's two members are serialised (dm_users); a big public room's are never loaded.
     dm_members = Membership.objects.filter(room__kind=Room.DM).select_related("user").order_by("user_id")
     # The user's membership if a stranger's invitation made it and they have not
-    # accepted it: who invited them, joined in the same query (serializers._invitation).
+    # accepted it: who invited them, joined in the same query (serializers._stranger_inviter).
     stranger = FilteredRelation(
         "memberships", condition=Q(memberships__user=user, memberships__invitation_from_stranger=True),
     )

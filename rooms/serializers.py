@@ -1,5 +1,9 @@
 """The one JSON form of each room object; the API, the events and the pages all use these."""
+from users.models import User
 from users.serializers import isoformat, user_ref
+
+# What a room's JSON needs of a stranger who invited the viewer (user_ref), as selectors.rooms_for annotates it.
+INVITER_FIELDS = ("id", "first_name", "last_name", "email")
 
 
 def message_to_dict(message):
@@ -61,6 +65,4 @@ def _stranger_inviter(room):
     """The stranger whose invitation the viewer has not accepted (annotated by selectors.rooms_for), or None."""
     if getattr(room, "stranger_id", None) is None:
         return None
-    from users.models import User
-
-    return User(**{name: getattr(room, f"stranger_{name}") for name in ("id", "first_name", "last_name", "email")})
+    return User(**{name: getattr(room, f"stranger_{name}") for name in INVITER_FIELDS})

@@ -120,9 +120,9 @@ def room_invite(*, room: Room, inviter, invitee) -> bool:
     """
     if Block.objects.refusing(inviter, by=invitee).exists():
         raise Refused("You cannot invite this user.")
+    invitation = {"invited_by": inviter, "invitation_from_stranger": not _share_a_room(inviter, invitee, room)}
     with transaction.atomic():
         position = events.take_position()
-        invitation = {"invited_by": inviter, "invitation_from_stranger": not _share_a_room(inviter, invitee, room)}
         _, created = Membership.objects.get_or_create(
             room=room, user=invitee, defaults={**_caught_up(room), **invitation},
         )
