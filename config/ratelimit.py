@@ -1,4 +1,4 @@
-"""Rate limits: how often an address or a person may log in, register, send and poll.
+"""Rate limits: how often an address or a person may log in, register, send, poll and write.
 
 Every limit is a fixed window: a window starts at a multiple of its length
 (in Unix time), so every process and host agrees on it without talking. A
@@ -9,11 +9,18 @@ held by one client (limit_polls).
 
 Two kinds of counter:
 
-- Shared, in the database (login, registration, sending): one UPSERT per check
-  on one row per key (table parley_rate_counter, config/models.py). On
-  PostgreSQL every worker process and host counts in the same row, atomically;
-  on SQLite the one process does. These requests write anyway; one more short
-  statement is cheap.
+- Shared, in the database (login, registration, sending, and the other writes:
+  creating, changing, joining and leaving rooms, invitations, receipts, DMs,
+  blocks): one UPSERT per check on one row per key (table
+  parley_rate_counter, config/models.py). On PostgreSQL every worker process
+  and host counts in the same row, atomically; on SQLite the one process does.
+  These requests write anyway; one more short statement is cheap.
+- Local, in the worker's memory (typing): a client sends it every few seconds
+  while its user types, and most of those are answered from memory (the
+  per-room throttle in rooms/services.typing_notify) or write one small,
+  short-lived event. A database counter would add a write to every one of
+  them, more than the typing notice itself costs. Per worker it still stops a
+  script typing into dozens of rooms at once, which is the abuse.
 - Local, in the worker's memory (polling): the poll is the hottest request and
   usually reads nothing from the database, so it must not write on every call.
   Its limits and the caps on concurrent polls (per user and per address) are
@@ -85,7 +92,7 @@ class Rule:
 
     name: str
     setting: str
-    per: str  # "ip", "user", or what the caller gives ("email", "email+ip")
+    per: str  # "ip", "user", or what the caller gives ("email", "email+ip", "invitee")
     shared: bool = True  # in the database; False: in this process's memory
 
     def limit(self):
@@ -105,6 +112,17 @@ SEND_USER = Rule("send_user", "PARLEY_RATE_SEND_USER", per="user")
 SEND_IP = Rule("send_ip", "PARLEY_RATE_SEND_IP", per="ip")
 POLL_USER = Rule("poll_user", "PARLEY_RATE_POLL_USER", per="user", shared=False)
 POLL_IP = Rule("poll_ip", "PARLEY_RATE_POLL_IP", per="ip", shared=False)
+# The other writes, per user: each tells other people something (an event in
+# their rooms, a room in their list), so a flood of them is a flood on others.
+ROOM_CREATE = Rule("room_create", "PARLEY_RATE_ROOM_CREATE", per="user")
+ROOM_UPDATE = Rule("room_update", "PARLEY_RATE_ROOM_UPDATE", per="user")
+JOIN_LEAVE = Rule("join_leave", "PARLEY_RATE_JOIN_LEAVE", per="user")  # joins and leaves count together
+INVITE = Rule("invite", "PARLEY_RATE_INVITE", per="user")  # the inviter
+INVITED = Rule("invited", "PARLEY_RATE_INVITED", per="invitee")  # given by the caller: see check_invited()
+TYPING = Rule("typing", "PARLEY_RATE_TYPING", per="user", shared=False)
+READ = Rule("read", "PARLEY_RATE_READ", per="user")
+DM_OPEN = Rule("dm_open", "PARLEY_RATE_DM_OPEN", per="user")
+BLOCK = Rule("block", "PARLEY_RATE_BLOCK", per="user")  # blocks and unblocks count together
 
 
 def enabled():
@@ -267,6 +285,11 @@ def limit(*rules, methods=None):
         return wrapper
 
     return decorator
+
+
+def check_invited(invitee_id):
+    """Count an invitation of one person, whoever sends it: nobody is invited into rooms by the dozen."""
+    check(INVITED, f"user:{invitee_id}")
 
 
 def limit_login_page(view):

@@ -238,6 +238,20 @@ PARLEY_RATE_LOGIN_EMAIL = env_rate("PARLEY_RATE_LOGIN_EMAIL", "100/1h")
 PARLEY_RATE_REGISTER_IP = env_rate("PARLEY_RATE_REGISTER_IP", "50/1h")
 PARLEY_RATE_SEND_USER = env_rate("PARLEY_RATE_SEND_USER", "60/1m")
 PARLEY_RATE_SEND_IP = env_rate("PARLEY_RATE_SEND_IP", "1200/1m")
+# The other writes, per user. Each reaches other people (an event in their rooms,
+# a room in their list), so a script repeating one is spam. Far above what a
+# person does by hand: a real user creates a few rooms a day, types in one room
+# at a time (the client says so every 3 s), marks read at most every 0.4 s.
+PARLEY_RATE_ROOM_CREATE = env_rate("PARLEY_RATE_ROOM_CREATE", "30/1h")
+PARLEY_RATE_ROOM_UPDATE = env_rate("PARLEY_RATE_ROOM_UPDATE", "30/10m")
+PARLEY_RATE_JOIN_LEAVE = env_rate("PARLEY_RATE_JOIN_LEAVE", "60/10m")  # joins and leaves together
+PARLEY_RATE_INVITE = env_rate("PARLEY_RATE_INVITE", "100/1h")  # per inviter
+PARLEY_RATE_INVITED = env_rate("PARLEY_RATE_INVITED", "20/1h")  # per invitee, whoever invites them
+PARLEY_RATE_READ = env_rate("PARLEY_RATE_READ", "240/1m")
+PARLEY_RATE_DM_OPEN = env_rate("PARLEY_RATE_DM_OPEN", "60/1h")
+PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblocks together
+# Typing counts in each worker's memory, like polls (see config/ratelimit.py).
+PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see config/ratelimit.py).
 PARLEY_RATE_POLL_USER = env_rate("PARLEY_RATE_POLL_USER", "600/1m")
 PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")

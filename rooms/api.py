@@ -13,7 +13,7 @@ from users import tokencache
 from users.models import User
 from users.serializers import user_with_presence
 
-from . import events, presence, search, selectors, services
+from . import blocking, events, presence, search, selectors, services
 from .serializers import message_to_dict, room_to_dict
 
 
@@ -36,6 +36,7 @@ def _room_response(request, slug, status=200):
 
 
 @endpoint("GET", "POST")
+@ratelimit.limit(ratelimit.ROOM_CREATE, methods=("POST",))
 def rooms(request):
     if request.method == "GET":
         return json_response({"rooms": [room_to_dict(room) for room in selectors.rooms_for(request.user)]})
@@ -56,6 +57,7 @@ def rooms(request):
 
 
 @endpoint("GET", "PATCH")
+@ratelimit.limit(ratelimit.ROOM_UPDATE, methods=("PATCH",))
 def room_detail(request, slug):
     room = _room(request, slug)
     if request.method == "PATCH":
@@ -80,16 +82,17 @@ def room_detail(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_join(request, slug):
     room = _room(request, slug)
-    if not room.is_member:
-        if room.is_private:
-            raise forbidden("This room is private: ask a member to invite you.")
-        services.room_join(room=room, user=request.user)
+    if not room.is_member and room.is_private:
+        raise forbidden("This room is private: ask a member to invite you.")
+    services.room_join(room=room, user=request.user)  # a member: accepts a stranger's invitation, if any
     return _room_response(request, slug)
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_leave(request, slug):
     room = _room(request, slug)
     services.room_leave(room=room, user=request.user)
@@ -97,6 +100,7 @@ def room_leave(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.INVITE)
 def room_invite(request, slug):
     room = _room(request, slug, member=True)
     if room.is_dm:
@@ -105,7 +109,11 @@ def room_invite(request, slug):
     invitee = User.objects.active().filter(id=user_id).first()
     if invitee is None:
         raise invalid("No such user.", {"user_id": ["No active user with this id."]})
-    services.room_invite(room=room, inviter=request.user, invitee=invitee)
+    ratelimit.check_invited(invitee.id)
+    try:
+        services.room_invite(room=room, inviter=request.user, invitee=invitee)
+    except services.Refused as error:  # blocked: say no more than that
+        raise forbidden(str(error)) from None
     return _room_response(request, slug)
 
 
@@ -116,7 +124,7 @@ def room_messages(request, slug):
         room = _room(request, slug)
         before = query_int(request, "before", minimum=1)
         limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
-        messages, has_more = selectors.history(room, before=before, limit=limit)
+        messages, has_more = selectors.history(room, before=before, limit=limit, hidden=request.user.blocked_ids)
         return json_response({"messages": [message_to_dict(m) for m in messages], "has_more": has_more})
     room = _room(request, slug, member=True)
     data = read_json(request)
@@ -127,12 +135,14 @@ def room_messages(request, slug):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.TYPING)
 def room_typing(request, slug):
     services.typing_notify(room=_room(request, slug, member=True), user=request.user)
     return no_content()
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.READ)
 def room_read(request, slug):
     room = _room(request, slug, member=True)
     message_id = field_int(read_json(request), "message_id", minimum=1)
@@ -147,12 +157,16 @@ def users(request):
 
 
 @endpoint("POST")
+@ratelimit.limit(ratelimit.DM_OPEN)
 def dms(request):
     user_id = field_int(read_json(request), "user_id", minimum=1)
     other = User.objects.active().filter(id=user_id).first()
     if other is None:
         raise invalid("No such user.", {"user_id": ["No active user with this id."]})
-    room, created = services.dm_open(user=request.user, other=other)
+    try:
+        room, created = services.dm_open(user=request.user, other=other)
+    except services.Refused as error:  # blocked: say no more than that
+        raise forbidden(str(error)) from None
     return _room_response(request, room.slug, status=201 if created else 200)
 
 
@@ -166,7 +180,9 @@ def message_search(request):
     if slug:
         room = _room(request, slug, member=True)
     limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
-    found = search.search_messages(user=request.user, query=query, room=room, limit=limit)
+    found = search.search_messages(
+        user=request.user, query=query, room=room, limit=limit, hidden=request.user.blocked_ids,
+    )
     return json_response({"messages": [message_to_dict(m) for m in found]})
 
 
@@ -192,14 +208,17 @@ def events_view(request):
         found, after = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
     except events.CursorExpired:
         raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
+    blocked = frozenset(request.user.blocked_ids)  # as the poll starts: rooms/blocking.py
     if timeout <= 0 or (found and not events.hub.gather_seconds(request.user.id)):
-        return _events_response(after, found, request.user.id)
+        return _events_response(after, found, request.user.id, blocked)
     # Nothing yet: wait from where we are. Or a flood (events.Hub.gather_seconds): wait from the
     # same cursor, so that the answer carries these events and what comes meanwhile.
     start = cursor if found else after
     # A little jitter keeps clients that started together from returning together.
-    wait = functools.partial(_wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0),
-                             tokencache.cache.changes_of(request.user.id))
+    wait = functools.partial(
+        _wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0),
+        tokencache.cache.changes_of(request.user.id), blocked,
+    )
     if deferred.allowed(request):
         return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
     return wait()
@@ -208,7 +227,7 @@ def events_view(request):
 CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
 
 
-def _wait_and_answer(user_id, room_ids, cursor, timeout, changes):
+def _wait_and_answer(user_id, room_ids, cursor, timeout, changes, blocked=frozenset()):
     """The waiting half of the poll, answering for itself (it may run after Django has finished the request).
 
     The user was authenticated when the poll arrived. If they may have been
@@ -225,10 +244,11 @@ def _wait_and_answer(user_id, room_ids, cursor, timeout, changes):
         return database_unavailable("GET /api/events (after waiting)", error)
     if found and tokencache.cache.changes_of(user_id) != changes:
         return _events_response(start, [])
-    return _events_response(cursor, found, user_id)
+    return _events_response(cursor, found, user_id, blocked)
 
 
-def _events_response(cursor, found, user_id=None):
+def _events_response(cursor, found, user_id=None, blocked=frozenset()):
+    found = blocking.visible_events(found, blocked)
     if found:
         events.hub.note_answer(user_id, len(found))  # floods are told by the answers they make
     response = json_response({"cursor": str(cursor), "events": found})

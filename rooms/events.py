@@ -155,7 +155,7 @@ class Entry:
     Membership is followed through the stream: a `room` event of the user
     (joined, created, invited, left) and the `membership` events that the
     database itself writes for every row added to or deleted from the
-    memberships table (migration 0003), however it was changed. The two agree
+    memberships table (migration 0005), however it was changed. The two agree
     for changes made by the services (the same change twice is harmless);
     the second alone covers admin, shells and SQL. `membership` events are
     never sent to clients.

@@ -66,6 +66,12 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(default=timezone.now)
     last_read_message_id = models.BigIntegerField(default=0)
+    # Who made the user a member by inviting them; while the invitation came from
+    # someone they shared no other room with and they neither joined (accepted)
+    # nor left, the client offers to leave, or to leave and block (README "Security").
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    invitation_from_stranger = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique")]
@@ -81,6 +87,10 @@ class MessageQuerySet(models.QuerySet):
 
     def with_refs(self):
         return self.select_related("room", "author")
+
+    def not_by(self, author_ids):
+        """Leave out the messages of these authors (the people a reader blocks); none: no change."""
+        return self.exclude(author_id__in=author_ids) if author_ids else self
 
 
 class Message(models.Model):
@@ -133,7 +143,7 @@ class Event(models.Model):
     PRESENCE = "presence"
     RECEIPT = "receipt"
     ROOM = "room"
-    # Written by the database on every membership change (migration 0003): never sent to clients.
+    # Written by the database on every membership change (migration 0005): never sent to clients.
     MEMBERSHIP = "membership"
 
     position = models.BigIntegerField(primary_key=True)

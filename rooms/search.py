@@ -12,7 +12,7 @@ On SQLite it is a plain fallback: every word must appear (LIKE, escaped by
 Django), ranked by how often the words occur, newest first among equals.
 
 Ephemeral rooms keep no history, so they are never searched; rooms the user
-left are no longer theirs.
+left are no longer theirs; the people the user blocks (`hidden`) are not found.
 """
 import re
 
@@ -38,16 +38,16 @@ class BodyVector(Func):
         super().__init__(F("body"), output_field=SearchVectorField())
 
 
-def search_messages(*, user, query: str, room=None, limit: int = 50) -> list[Message]:
-    """Return up to `limit` of the user's messages matching `query`, best first."""
-    found = matching(user=user, query=query, room=room, vendor=connection.vendor)
+def search_messages(*, user, query: str, room=None, limit: int = 50, hidden=()) -> list[Message]:
+    """Return up to `limit` of the user's messages matching `query`, best first; none by `hidden` authors."""
+    found = matching(user=user, query=query, room=room, vendor=connection.vendor, hidden=hidden)
     return [] if found is None else list(found[:limit])
 
 
-def matching(*, user, query: str, room=None, vendor: str):
+def matching(*, user, query: str, room=None, vendor: str, hidden=()):
     """Return the user's messages matching `query` as a QuerySet, best first; None if it has no words."""
     rooms = Membership.objects.filter(user=user, room__is_ephemeral=False).values("room_id")
-    messages = Message.objects.filter(room_id__in=rooms).with_refs()
+    messages = Message.objects.filter(room_id__in=rooms).not_by(hidden).with_refs()
     if room is not None:
         messages = messages.filter(room=room)
     if vendor == "postgresql":

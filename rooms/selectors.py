@@ -1,20 +1,26 @@
 """Reads about rooms and messages, shaped for the views."""
 from django.db import connection
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Count, Exists, F, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from users.models import User
 
 from .models import Membership, Message, Room
+from .serializers import INVITER_FIELDS
 
 
 def rooms_for(user):
-    """Public rooms and the user's rooms, with is_member, member_count and unread_count."""
+    """Public rooms and the user's rooms, with is_member, member_count and unread_count.
+
+    Unread counts leave out the messages of people the user blocks. A room a
+    stranger invited the user into carries the stranger (stranger_id, ...).
+    """
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     # Unread: others' messages after the user's read mark (no mark, not a member: none).
     unread = (
         Message.objects.filter(room=OuterRef("pk"), id__gt=OuterRef("last_read"))
         .exclude(author=user)
+        .not_by(user.blocked_ids)
         .order_by()
         .values("room")
         .annotate(n=Count("id"))
@@ -23,14 +29,21 @@ def rooms_for(user):
     members = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
     # Only a DM's two members are serialised (dm_users); a big public room's are never loaded.
     dm_members = Membership.objects.filter(room__kind=Room.DM).select_related("user").order_by("user_id")
+    # The user's membership if a stranger's invitation made it and they have not
+    # accepted it: who invited them, joined in the same query (serializers._stranger_inviter).
+    stranger = FilteredRelation(
+        "memberships", condition=Q(memberships__user=user, memberships__invitation_from_stranger=True),
+    )
     return (
         Room.objects.visible_to(user)
         .select_related("created_by")
+        .alias(stranger_invitation=stranger)
         .annotate(
             is_member=Exists(mine),
             last_read=Subquery(mine.values("last_read_message_id")[:1]),
             member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
             unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            **{f"stranger_{name}": F(f"stranger_invitation__invited_by__{name}") for name in INVITER_FIELDS},
         )
         .prefetch_related(Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
         .order_by("kind", "name")
@@ -85,11 +98,15 @@ def members_of(room):
     )
 
 
-def history(room, *, before=None, limit=50):
-    """Return (messages oldest first, has_more): the newest `limit` older than `before`."""
+def history(room, *, before=None, limit=50, hidden=()):
+    """Return (messages oldest first, has_more): the newest `limit` older than `before`.
+
+    `hidden`: authors whose messages the reader does not see (whom they block).
+    """
     if room.is_ephemeral:
         return [], False
-    page = list(Message.objects.in_room(room).before(before).with_refs().order_by("-id")[: limit + 1])
+    messages = Message.objects.in_room(room).before(before).not_by(hidden)
+    page = list(messages.with_refs().order_by("-id")[: limit + 1])
     has_more = len(page) > limit
     return page[:limit][::-1], has_more
 

@@ -1,5 +1,9 @@
 """The one JSON form of each room object; the API, the events and the pages all use these."""
+from users.models import User
 from users.serializers import isoformat, user_ref
+
+# What a room's JSON needs of a stranger who invited the viewer (user_ref), as selectors.rooms_for annotates it.
+INVITER_FIELDS = ("id", "first_name", "last_name", "email")
 
 
 def message_to_dict(message):
@@ -34,6 +38,10 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
     is_member = getattr(room, "is_member", is_member)
     if is_member is not None:
         data["is_member"] = bool(is_member)
+    inviter = _stranger_inviter(room)
+    if inviter is not None:  # the viewer may stay, leave, or leave and block
+        data["invited_by"] = user_ref(inviter)
+        data["invitation_from_stranger"] = True
     if room.is_dm:
         data["dm_users"] = dm_users if dm_users is not None else _dm_users(room)
     return data
@@ -51,3 +59,10 @@ def _member_count(room, given):
         return given
     annotated = getattr(room, "member_count", None)
     return annotated if annotated is not None else room.memberships.count()
+
+
+def _stranger_inviter(room):
+    """The stranger whose invitation the viewer has not accepted (annotated by selectors.rooms_for), or None."""
+    if getattr(room, "stranger_id", None) is None:
+        return None
+    return User(**{name: getattr(room, f"stranger_{name}") for name in INVITER_FIELDS})

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from users.models import Block
 from users.serializers import user_ref
 
 from . import events
@@ -26,6 +27,10 @@ _last_typing = {}
 
 class Conflict(Exception):
     """The write would break a uniqueness rule (a taken room name)."""
+
+
+class Refused(Exception):
+    """The other person refuses this from the actor (they blocked them); the message says no more."""
 
 
 # Rooms -------------------------------------------------------------------------
@@ -71,8 +76,17 @@ def room_update(*, room: Room, by, topic=None, retention_messages=..., retention
 
 
 def room_join(*, room: Room, user) -> bool:
-    """Make the user a member; return False if they already were."""
-    if Membership.objects.filter(room=room, user=user).exists():
+    """Make the user a member; return False if they already were.
+
+    A member who joins the room a stranger invited them into accepts the
+    invitation: the client stops offering to leave it. Nobody else is told.
+    """
+    from_stranger = (
+        Membership.objects.filter(room=room, user=user).values_list("invitation_from_stranger", flat=True).first()
+    )
+    if from_stranger is not None:
+        if from_stranger:
+            Membership.objects.filter(room=room, user=user).update(invitation_from_stranger=False)
         return False
     with transaction.atomic():
         position = events.take_position()
@@ -97,19 +111,48 @@ def room_leave(*, room: Room, user) -> None:
 
 
 def room_invite(*, room: Room, inviter, invitee) -> bool:
-    """Add `invitee` to the room; return False if they were a member already."""
+    """Add `invitee` to the room; return False if they were a member already.
+
+    Refused if the invitee blocked the inviter. An invitation from someone
+    who shares no other room (or DM) with the invitee is marked, so that the
+    invitee's client can offer to leave, or to leave and block (room_join
+    accepts it).
+    """
+    if Block.objects.refusing(inviter, by=invitee).exists():
+        raise Refused("You cannot invite this user.")
+    invitation = {"invited_by": inviter, "invitation_from_stranger": not _share_a_room(inviter, invitee, room)}
     with transaction.atomic():
         position = events.take_position()
-        _, created = Membership.objects.get_or_create(room=room, user=invitee, defaults=_caught_up(room))
+        _, created = Membership.objects.get_or_create(
+            room=room, user=invitee, defaults={**_caught_up(room), **invitation},
+        )
         if created:
             _room_event(position, room, "invited", invitee, by=inviter)
     return created
 
 
+def _share_a_room(inviter, invitee, room) -> bool:
+    """Say whether the two users are both members of some room other than `room`.
+
+    Rooms a stranger put the invitee in, and that the invitee has not accepted,
+    do not count: else a stranger's second invitation would come unmarked.
+    """
+    theirs = (
+        Membership.objects.filter(user=invitee, invitation_from_stranger=False).exclude(room=room).values("room_id")
+    )
+    return Membership.objects.filter(user=inviter, room_id__in=theirs).exists()
+
+
 def dm_open(*, user, other) -> tuple[Room, bool]:
-    """Return the one DM room of the two users, creating it the first time."""
+    """Return the one DM room of the two users, creating it the first time.
+
+    Refused if `other` blocked `user`. A DM that exists stays (the blocker's
+    history and poll hide the blocked user's messages), but it is not reopened.
+    """
     if user.id == other.id:
         raise ValidationError({"user_id": ["You cannot open a direct message with yourself."]})
+    if Block.objects.refusing(user, by=other).exists():
+        raise Refused("You cannot send direct messages to this user.")
     low, high = sorted((user.id, other.id))
     key = f"{low}-{high}"
     room = Room.objects.filter(dm_key=key).first()

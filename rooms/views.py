@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config import ratelimit
 from users.serializers import user_to_dict
 
 from . import selectors, services
@@ -19,6 +20,7 @@ def home(request):
 
 
 @login_required
+@ratelimit.limit(ratelimit.ROOM_CREATE, methods=("POST",))
 def room_list(request):
     form = RoomForm(request.POST if request.method == "POST" else None)  # an empty POST is bound too
     if request.method == "POST" and form.is_valid():
@@ -51,6 +53,7 @@ def room_detail(request, slug):
 
 @require_POST
 @login_required
+@ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_join(request, slug):
     room = selectors.room_for(request.user, slug)
     if room is None or (room.is_private and not room.is_member):
@@ -74,4 +77,5 @@ def client_config(request, *, room=None):
         "directoryUrl": reverse("directory"),
         "loginUrl": reverse("login"),
         "room": room,
+        "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
     }

@@ -19,7 +19,7 @@ def _flush_memberships_first():
     """Make Django's flush on SQLite delete memberships before the events and the stream.
 
     Deleting a membership writes a `membership` event (a trigger, rooms
-    migration 0003). Flush (the end of every transactional test) deletes the
+    migration 0005). Flush (the end of every transactional test) deletes the
     tables in an order that changes from run to run; events written after
     rooms_event was emptied would outlive the flush and collide with the next
     test's positions. PostgreSQL's flush is TRUNCATE, which fires no row trigger.

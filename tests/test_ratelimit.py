@@ -12,10 +12,13 @@ from django.test import Client
 
 from config import ratelimit
 from config.models import RateCounter
-from rooms.models import Message
+from rooms.models import Event, Message
 from tests.live import PASSWORD, Http
 
 pytestmark = pytest.mark.django_db
+
+# The limits on the other writes (issue 9, item 4).
+WRITE_LIMITS = ("ROOM_CREATE", "ROOM_UPDATE", "JOIN_LEAVE", "INVITE", "INVITED", "TYPING", "READ", "DM_OPEN", "BLOCK")
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +27,8 @@ def limits_on(settings, monkeypatch):
     settings.PARLEY_RATE_LIMITS = True
     settings.PARLEY_TRUSTED_PROXIES = 0
     settings.PARLEY_POLL_CONCURRENCY = 5
-    for name in ("LOGIN_IP", "LOGIN_EMAIL", "LOGIN_EMAIL_IP", "REGISTER_IP", "SEND_USER", "SEND_IP", "POLL_USER", "POLL_IP"):
+    for name in ("LOGIN_IP", "LOGIN_EMAIL", "LOGIN_EMAIL_IP", "REGISTER_IP", "SEND_USER", "SEND_IP", "POLL_USER", "POLL_IP",
+                 *WRITE_LIMITS):
         setattr(settings, f"PARLEY_RATE_{name}", (1000, 60))
     clock = {"now": 1_800_000_010.0}
     monkeypatch.setattr(ratelimit, "clock", lambda: clock["now"])
@@ -241,6 +245,135 @@ def test_sending_is_limited_per_address_across_users(settings, api, make_user, r
     assert send(api(bob), room.slug, "b", ip="10.2.0.1").status_code == 201
     assert_limited(send(api(bob), room.slug, "c", ip="10.2.0.1"))
     assert send(api(bob), room.slug, "d", ip="10.2.0.2").status_code == 201
+
+
+# The other writes: rooms, invitations, joins, typing, receipts, DMs -------------------------------
+
+
+def test_room_creation_is_limited_per_user_and_a_refused_room_is_not_created(settings, api, make_user):
+    from rooms.models import Room
+
+    settings.PARLEY_RATE_ROOM_CREATE = (3, 3600)
+    ana = api(make_user("Ana"))
+    for n in range(3):
+        assert ana.post("/api/rooms", {"name": f"flood {n}"}).status_code == 201
+    assert_limited(ana.post("/api/rooms", {"name": "flood 3"}))
+    assert not Room.objects.filter(name="flood 3").exists()
+    assert api(make_user("Bob")).post("/api/rooms", {"name": "bob's"}).status_code == 201
+    # The HTML form creates rooms too, and counts against the same limit.
+    page = Client()
+    page.force_login(ana.user)
+    refused = page.post("/rooms/", {"name": "flood 4"})
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert not Room.objects.filter(name="flood 4").exists()
+
+
+def test_room_updates_are_limited_per_user(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_ROOM_UPDATE = (2, 600)
+    ana = make_user("Ana")
+    room = room_factory(ana, "topical")
+    client = api(ana)
+    for n in range(2):
+        assert client.patch(f"/api/rooms/{room.slug}", {"topic": f"topic {n}"}).status_code == 200
+    assert_limited(client.patch(f"/api/rooms/{room.slug}", {"topic": "one too many"}))
+    room.refresh_from_db()
+    assert room.topic == "topic 1"
+    assert client.get(f"/api/rooms/{room.slug}").status_code == 200  # reading is not updating
+
+
+def test_inviting_is_limited_per_inviter(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_INVITE = (2, 3600)
+    ana = make_user("Ana")
+    room = room_factory(ana, "club", is_private=True)
+    people = [make_user() for _ in range(3)]
+    client = api(ana)
+    for person in people[:2]:
+        assert client.post(f"/api/rooms/{room.slug}/invite", {"user_id": person.id}).status_code == 200
+    assert_limited(client.post(f"/api/rooms/{room.slug}/invite", {"user_id": people[2].id}))
+    assert not room.memberships.filter(user=people[2]).exists()
+
+
+def test_one_person_cannot_be_invited_into_many_rooms_whoever_invites(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_INVITED = (3, 3600)
+    victim, other = make_user("Vic"), make_user("Otto")
+    inviters = [make_user(f"Spammer{n}") for n in range(4)]
+    rooms = [room_factory(inviter, f"trap {n}", is_private=True) for n, inviter in enumerate(inviters)]
+    for inviter, room in zip(inviters[:3], rooms[:3]):
+        assert api(inviter).post(f"/api/rooms/{room.slug}/invite", {"user_id": victim.id}).status_code == 200
+    assert_limited(api(inviters[3]).post(f"/api/rooms/{rooms[3].slug}/invite", {"user_id": victim.id}))
+    assert not rooms[3].memberships.filter(user=victim).exists()
+    # Others are still invited, by the same people.
+    assert api(inviters[3]).post(f"/api/rooms/{rooms[3].slug}/invite", {"user_id": other.id}).status_code == 200
+
+
+def test_joining_and_leaving_count_together_per_user(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_JOIN_LEAVE = (4, 600)
+    room = room_factory(make_user("Ana"), "lobby")
+    bob = make_user("Bob")
+    client = api(bob)
+    for _ in range(2):
+        assert client.post(f"/api/rooms/{room.slug}/join").status_code == 200
+        assert client.post(f"/api/rooms/{room.slug}/leave").status_code == 204
+    assert_limited(client.post(f"/api/rooms/{room.slug}/join"))
+    assert not room.memberships.filter(user=bob).exists()
+    # The join button of the room list page counts too.
+    page = Client()
+    page.force_login(bob)
+    refused = page.post(f"/rooms/{room.slug}/join")
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert not room.memberships.filter(user=bob).exists()
+
+
+def test_typing_is_limited_per_user_across_rooms_in_memory(settings, api, make_user, room_factory):
+    settings.PARLEY_RATE_TYPING = (3, 10)
+    ana = make_user("Ana")
+    rooms = [room_factory(ana, f"typing {n}") for n in range(4)]
+    client = api(ana)
+    for room in rooms[:3]:
+        assert client.post(f"/api/rooms/{room.slug}/typing").status_code == 204
+    assert_limited(client.post(f"/api/rooms/{rooms[3].slug}/typing"))
+    assert not Event.objects.filter(type=Event.TYPING, room=rooms[3]).exists()
+    assert not RateCounter.objects.exists()  # counted in this process's memory, not in the database
+    assert api(make_user("Bob")).post(f"/api/rooms/{rooms[0].slug}/join").status_code == 200
+
+
+def test_read_receipts_are_limited_per_user(settings, api, make_user, room_factory):
+    from rooms import services
+
+    settings.PARLEY_RATE_READ = (2, 60)
+    ana, bob = make_user("Ana"), make_user("Bob")
+    room = room_factory(ana, "reading")
+    services.room_join(room=room, user=bob)
+    ids = [services.message_post(room=room, author=ana, body=f"m{n}")[0].id for n in range(3)]
+    client = api(bob)
+    for message_id in ids[:2]:
+        assert client.post(f"/api/rooms/{room.slug}/read", {"message_id": message_id}).status_code == 204
+    assert_limited(client.post(f"/api/rooms/{room.slug}/read", {"message_id": ids[2]}))
+    assert room.memberships.get(user=bob).last_read_message_id == ids[1]
+
+
+def test_opening_direct_messages_is_limited_per_user(settings, api, make_user):
+    from rooms.models import Room
+
+    settings.PARLEY_RATE_DM_OPEN = (2, 3600)
+    spammer = api(make_user("Sam"))
+    targets = [make_user() for _ in range(3)]
+    for target in targets[:2]:
+        assert spammer.post("/api/dms", {"user_id": target.id}).status_code == 201
+    assert_limited(spammer.post("/api/dms", {"user_id": targets[2].id}))
+    assert Room.objects.filter(kind=Room.DM).count() == 2
+
+
+def test_blocking_and_unblocking_count_together_per_user(settings, api, make_user):
+    settings.PARLEY_RATE_BLOCK = (3, 3600)
+    ana, bob, cy = make_user("Ana"), make_user("Bob"), make_user("Cy")
+    client = api(ana)
+    assert client.post("/api/blocks", {"user_id": bob.id}).status_code == 201
+    assert client.client.delete(f"/api/blocks/{bob.id}").status_code == 204
+    assert client.post("/api/blocks", {"user_id": bob.id}).status_code == 201
+    assert_limited(client.post("/api/blocks", {"user_id": cy.id}))
+    assert_limited(client.client.delete(f"/api/blocks/{bob.id}"))
+    assert client.get("/api/blocks").json()["users"][0]["id"] == bob.id  # reading is not limited
 
 
 # Polling ----------------------------------------------------------------------------------------

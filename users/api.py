@@ -4,11 +4,12 @@ from django.middleware.csrf import get_token
 
 from config import ratelimit
 from config.api import (
-    ApiError, endpoint, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
+    ApiError, endpoint, field_int, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
 )
 
 from . import services
 from .forms import LoginForm, PasswordChangeForm, RegisterForm
+from .models import Block, User
 from .serializers import user_to_dict
 
 
@@ -100,3 +101,30 @@ def password(request):
     else:
         update_session_auth_hash(request, user)  # the caller's session stays
     return json_response({"user": user_to_dict(user, viewer=user), "token": token})
+
+
+@endpoint("GET", "POST")
+@ratelimit.limit(ratelimit.BLOCK, methods=("POST",))
+def blocks(request):
+    """The users I block; POST blocks one more."""
+    if request.method == "GET":
+        blocked = User.objects.filter(id__in=Block.objects.by(request.user).values("blocked_id"))
+        users = blocked.order_by("first_name", "last_name", "id")
+        return json_response({"users": [user_to_dict(user, viewer=request.user) for user in users]})
+    user_id = field_int(read_json(request), "user_id", minimum=1)
+    other = User.objects.active().filter(id=user_id).first()
+    if other is None:
+        raise invalid("No such user.", {"user_id": ["No active user with this id."]})
+    created = services.user_block(blocker=request.user, blocked=other)
+    return json_response({"user": user_to_dict(other, viewer=request.user)}, status=201 if created else 200)
+
+
+@endpoint("DELETE")
+@ratelimit.limit(ratelimit.BLOCK)
+def block_detail(request, user_id):
+    if user_id <= MAX_ID:  # a bigger number names nobody (and SQLite cannot even compare it)
+        services.user_unblock(blocker=request.user, blocked_id=user_id)
+    return no_content()
+
+
+MAX_ID = 2**63 - 1

@@ -1,9 +1,10 @@
-"""Writes about accounts: registration, approval, passwords, tokens."""
+"""Writes about accounts: registration, approval, passwords, tokens, blocks."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .models import TOKEN_USE_PRECISION, ApiToken, User, normalize_email, token_hash
+from .models import TOKEN_USE_PRECISION, ApiToken, Block, User, normalize_email, token_hash
 
 
 class EmailTaken(Exception):
@@ -85,3 +86,33 @@ def token_revoke(*, key: str) -> None:
     ApiToken.objects.for_key(key).delete()
 
 
+
+
+def user_block(*, blocker: User, blocked: User) -> bool:
+    """Block `blocked` for `blocker`; return False if they already were."""
+    if blocker.id == blocked.id:
+        raise ValidationError({"user_id": ["You cannot block yourself."]})
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=blocker.pk)  # one change of a user's blocks at a time
+        _, created = Block.objects.get_or_create(blocker=locked, blocked=blocked)
+        if created:
+            _store_blocked_ids(locked)
+    blocker.blocked_ids = locked.blocked_ids
+    return created
+
+
+def user_unblock(*, blocker: User, blocked_id: int) -> bool:
+    """Lift `blocker`'s block of the user `blocked_id`; return False if there was none."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=blocker.pk)
+        deleted, _ = Block.objects.by(locked).filter(blocked_id=blocked_id).delete()
+        if deleted:
+            _store_blocked_ids(locked)
+    blocker.blocked_ids = locked.blocked_ids
+    return bool(deleted)
+
+
+def _store_blocked_ids(user):
+    """Copy the user's blocks onto their row; saving it makes every process forget its cached copy."""
+    user.blocked_ids = sorted(Block.objects.by(user).values_list("blocked_id", flat=True))
+    user.save(update_fields=["blocked_ids"])

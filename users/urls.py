@@ -17,4 +17,6 @@ urlpatterns = [
     path("api/auth/logout-everywhere", api.logout_everywhere, name="api_logout_everywhere"),
     path("api/me", api.me, name="api_me"),
     path("api/me/password", api.password, name="api_password"),
+    path("api/blocks", api.blocks, name="api_blocks"),
+    path("api/blocks/<int:user_id>", api.block_detail, name="api_block"),
 ]

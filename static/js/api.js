@@ -150,6 +150,7 @@
       url: (path, params) => buildUrl(root, path, params),
       get: (path, params, options) => request('GET', buildUrl(root, path, params), options),
       post: (path, body, options) => request('POST', buildUrl(root, path), { ...options, body }),
+      del: (path, options) => request('DELETE', buildUrl(root, path), options),
     };
   }
 

@@ -1,6 +1,6 @@
 /*
  * The People page: search the directory of active users, see who is online,
- * and open (or create) the direct-message room with someone.
+ * open (or create) the direct-message room with someone, block or unblock them.
  */
 (function () {
   'use strict';
@@ -15,6 +15,7 @@
   const input = document.getElementById('directory-search');
   const list = document.getElementById('directory-list');
   const status = document.getElementById('directory-status');
+  const blocked = new Set(config.blockedIds || []); // whom I block, as the page was made; kept as I change it
   let seq = 0;
 
   function roomUrl(slug) {
@@ -36,7 +37,41 @@
         ]),
         el('span', { className: 'person-action', text: 'Message' }),
       ]),
+      blockButton(user),
     ]);
+  }
+
+  function blockButton(user) {
+    const isBlocked = blocked.has(user.id);
+    return el('button', {
+      type: 'button',
+      className: `button small subtle person-block${isBlocked ? ' blocked' : ''}`,
+      dataset: { blockId: user.id, name: user.display_name },
+      'aria-pressed': String(isBlocked),
+      title: isBlocked ? 'Let them message and invite you again' : 'No messages or invitations from them, and hide what they write',
+      text: isBlocked ? 'Unblock' : 'Block',
+    });
+  }
+
+  async function toggleBlock(button) {
+    const userId = Number(button.dataset.blockId);
+    const name = button.dataset.name;
+    const block = !blocked.has(userId);
+    button.disabled = true;
+    try {
+      if (block) await api.post('blocks', { user_id: userId });
+      else await api.del(`blocks/${userId}`);
+      if (block) blocked.add(userId);
+      else blocked.delete(userId);
+      button.replaceWith(blockButton({ id: userId, display_name: name }));
+      status.textContent = block
+        ? `You blocked ${name}: they cannot message or invite you, and you will not see what they write.`
+        : `You unblocked ${name}.`;
+    } catch (err) {
+      button.disabled = false;
+      if (err.status === 401) redirectToLogin();
+      else status.textContent = err.message;
+    }
   }
 
   async function load() {
@@ -79,6 +114,11 @@
     load();
   });
   list.addEventListener('click', (event) => {
+    const toggle = event.target.closest('button[data-block-id]');
+    if (toggle) {
+      toggleBlock(toggle);
+      return;
+    }
     const button = event.target.closest('button[data-user-id]');
     if (button) openDm(button);
   });

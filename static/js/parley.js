@@ -369,6 +369,7 @@
     renderHeader(view);
     renderMembers(view);
     renderComposerState(view);
+    renderInvitation(view);
     renderSidebar();
   }
 
@@ -493,6 +494,50 @@
       el('a', { className: 'button small', href: dom.app.dataset.roomsUrl, text: 'Browse rooms' }));
     renderComposerState(null, false);
     renderSidebar();
+  }
+
+  // ---- An invitation from a stranger ------------------------------------------
+
+  /** In a room someone I share no other room with put me in: "<name> invited you. [Stay] [Leave] [Leave and block]". */
+  function renderInvitation(view) {
+    const room = view && view.room;
+    if (!room || !room.invitation_from_stranger || !room.invited_by || room.is_member === false) return;
+    const by = room.invited_by;
+    const choice = (text, className, answer) => {
+      const button = el('button', { type: 'button', className: `button small ${className}`, text });
+      button.addEventListener('click', () => answerInvitation(view, by, answer));
+      return button;
+    };
+    setNotice(`${by.display_name} invited you.`, 'warning', el('span', { className: 'invitation-choices' }, [
+      choice('Stay', 'primary', 'stay'),
+      choice('Leave', '', 'leave'),
+      choice(`Leave and block ${by.display_name}`, 'danger', 'block'),
+    ]));
+  }
+
+  async function answerInvitation(view, by, answer) {
+    for (const button of dom.roomNotice.querySelectorAll('button')) button.disabled = true;
+    try {
+      if (answer === 'stay') {
+        const data = await api.post(roomPath(view.slug, '/join')); // joining accepts the invitation
+        const { invited_by: _by, invitation_from_stranger: _stranger, ...room } = { ...view.room, ...data.room };
+        view.room = room;
+        state.rooms.set(view.slug, room);
+        if (state.view === view) setNotice(null);
+        return;
+      }
+      await api.post(roomPath(view.slug, '/leave'));
+      forgetRoom(view.slug);
+      if (answer === 'block') {
+        await api.post('blocks', { user_id: by.id });
+        toast(`You blocked ${by.display_name}: they cannot message or invite you, and you will not see what they write.`);
+      }
+    } catch (err) {
+      if (state.view === view) {
+        for (const button of dom.roomNotice.querySelectorAll('button')) button.disabled = false;
+      }
+      if (!handleAuthError(err)) toast(err.message);
+    }
   }
 
   // ---- Members panel --------------------------------------------------------

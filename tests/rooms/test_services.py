@@ -49,7 +49,7 @@ def test_room_create_stores_the_room_with_its_creator_and_publishes_created(ana)
     assert event.data["action"] == "created" and event.data["room"] == room.slug
     assert event.data["user"] == {"id": ana.id, "display_name": ana.display_name}
     assert event.data["data"]["id"] == room.id
-    assert head() == event.position + 1  # the database then wrote the membership event (migration 0003)
+    assert head() == event.position + 1  # the database then wrote the membership event (migration 0005)
 
 
 def test_a_private_rooms_created_event_is_not_public(ana):

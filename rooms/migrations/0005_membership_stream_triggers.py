@@ -109,6 +109,6 @@ def drop_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rooms", "0003_room_pruned_through")]
+    dependencies = [("rooms", "0004_room_pruned_through")]
 
     operations = [migrations.RunPython(create_triggers, drop_triggers)]

@@ -15,7 +15,7 @@ def keep_the_old_mark_for_everyone(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0002_stream_row_and_search_index'),
+        ('rooms', '0003_membership_invitation'),
     ]
 
     operations = [
