@@ -72,8 +72,6 @@ def client_config(request, *, room=None):
         "user": user_to_dict(request.user, viewer=request.user),
         "apiRoot": reverse("api_root"),
         "roomUrl": reverse("room_detail", kwargs={"slug": "__slug__"}),
-        "directoryUrl": reverse("directory"),
-        "loginUrl": reverse("login"),
         "maxMessageChars": settings.PARLEY_MAX_MESSAGE_CHARS,
         "room": room,
     }

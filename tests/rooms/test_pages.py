@@ -153,7 +153,6 @@ def test_room_page_renders_for_a_member_with_the_client_config(ana, room_factory
     assert config["user"]["id"] == ana.id and config["user"]["email"] == ana.email
     assert config["apiRoot"] == "/api/"
     assert config["roomUrl"] == "/rooms/__slug__/"
-    assert config["loginUrl"] == "/login/"
     assert config["maxMessageChars"] == 4000
     html = response.content.decode()
     assert "Lobby" in html and "Say hi" in html
