@@ -181,7 +181,7 @@ def _dm_rejoin(room, user, other):
     for person, action in ((user, "joined"), (other, "invited")):
         with transaction.atomic():
             position = events.take_position()
-            _, created = Membership.objects.get_or_create(room=room, user=person)
+            _, created = Membership.objects.get_or_create(room=room, user=person, defaults=_caught_up(room))
             if created:
                 _room_event(position, room, action, person, by=user if person != user else None)
             else:

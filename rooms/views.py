@@ -1,4 +1,5 @@
 """Room pages. The chat itself runs in the browser client (static/js/parley.js)."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -74,8 +75,7 @@ def client_config(request, *, room=None):
         "user": user_to_dict(request.user, viewer=request.user),
         "apiRoot": reverse("api_root"),
         "roomUrl": reverse("room_detail", kwargs={"slug": "__slug__"}),
-        "directoryUrl": reverse("directory"),
-        "loginUrl": reverse("login"),
+        "maxMessageChars": settings.PARLEY_MAX_MESSAGE_CHARS,
         "room": room,
         "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
     }

@@ -225,8 +225,14 @@ def start_server(tmp_path):
 
 
 @pytest.fixture
-def live_server_url(request, start_server, sqlite_url):
+def live_server_env():
+    """Extra environment for live_server_url's server; a test overrides it by parametrising it."""
+    return {}
+
+
+@pytest.fixture
+def live_server_url(request, start_server, sqlite_url, live_server_env):
     """A gunicorn server on this run's database kind (PostgreSQL when DATABASE_URL says so)."""
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        return start_server(request.getfixturevalue("postgres_url")).url
-    return start_server(sqlite_url).url
+        return start_server(request.getfixturevalue("postgres_url"), **live_server_env).url
+    return start_server(sqlite_url, **live_server_env).url

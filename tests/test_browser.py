@@ -230,6 +230,28 @@ def test_a_dm_shows_typing_then_the_message_then_seen_by(sign_up):
     assert cara.page.locator("#typing").text_content() == ""
 
 
+# 2b. issue 10: the composer's limit is the server's -------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.parametrize("live_server_env", [{"PARLEY_MAX_MESSAGE_CHARS": 50}])
+def test_the_composer_refuses_a_message_over_the_servers_configured_length(sign_up):
+    gil = sign_up("Gil")
+    room = gil.create_room()
+    gil.open_room(room["slug"], room["name"])
+
+    gil.send("x" * 51)
+    expect(gil.page.locator("#toast")).to_have_text("Messages can be at most 50 characters.")
+    expect(gil.page.locator("#char-count")).to_have_text("51 / 50")
+    expect(gil.page.locator("#char-count")).to_have_class(re.compile(r"\bover\b"))
+    expect(gil.page.locator("#composer")).to_have_value("x" * 51)  # kept, to shorten
+    expect(gil.page.locator(MESSAGES)).to_have_count(0)
+
+    gil.send("é" * 50)  # characters, not bytes
+    expect(gil.page.locator(f"{CONFIRMED} .body")).to_have_text(["é" * 50])
+
+
 # 3. unread counts for rooms that are not open -------------------------------------------
 
 

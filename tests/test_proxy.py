@@ -343,15 +343,17 @@ def test_websocket_upgrades_are_refused_but_long_polls_pass(proxy, people):
 
 
 class Page(HTMLParser):
-    """The URLs a page points at, and its embedded parley-config."""
+    """The URLs a page points at, its login URL for scripts, and its embedded parley-config."""
 
     def __init__(self, html):
         super().__init__()
-        self.urls, self.config, self._in_config = [], None, False
+        self.urls, self.config, self.login_url, self._in_config = [], None, None, False
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "body":
+            self.login_url = attrs.get("data-login-url")
         for name in ("href", "src", "action"):
             if attrs.get(name):
                 self.urls.append(attrs[name])
@@ -421,8 +423,7 @@ def test_pages_static_files_redirects_and_cookies_live_under_the_sub_path(proxy,
     page = Page(raw.decode())
     assert page.config["apiRoot"] == "/chat/api/"
     assert page.config["roomUrl"] == "/chat/rooms/__slug__/"
-    assert page.config["loginUrl"] == "/chat/login/"
-    assert page.config["directoryUrl"] == "/chat/people/"
+    assert page.login_url == "/chat/login/"  # where api.js sends an expired session
     for url in [u for u in page.urls if u.endswith(".js")]:
         assert url.startswith("/chat/static/"), url
         assert browser.raw("GET", url)[0] == 200

@@ -34,7 +34,7 @@
   const config = readConfig();
   const me = config.user;
   const api = createClient(config.apiRoot);
-  const MAX_CHARS = Number(config.maxMessageChars) || 4000;
+  const MAX_CHARS = config.maxMessageChars; // the server's PARLEY_MAX_MESSAGE_CHARS
 
   const $ = (id) => document.getElementById(id);
   const dom = {

@@ -153,10 +153,16 @@ def test_room_page_renders_for_a_member_with_the_client_config(ana, room_factory
     assert config["user"]["id"] == ana.id and config["user"]["email"] == ana.email
     assert config["apiRoot"] == "/api/"
     assert config["roomUrl"] == "/rooms/__slug__/"
-    assert config["loginUrl"] == "/login/"
+    assert config["maxMessageChars"] == 4000
     html = response.content.decode()
     assert "Lobby" in html and "Say hi" in html
     assert "/static/js/parley.js" in html
+
+
+def test_room_page_config_carries_the_configured_message_length(ana, room_factory, settings):
+    settings.PARLEY_MAX_MESSAGE_CHARS = 50
+    room = room_factory(ana, "Lobby")
+    assert page_config(browser(ana).get(f"/rooms/{room.slug}/"))["maxMessageChars"] == 50
 
 
 def test_room_page_config_is_escaped_inside_the_script(make_user, room_factory):

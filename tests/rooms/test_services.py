@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from rooms import events, services
+from rooms import events, selectors, services
 from rooms.models import Event, Membership, Message, Room
 from rooms.serializers import message_to_dict
 
@@ -170,6 +170,19 @@ def test_dm_open_after_leaving_brings_the_member_back(ana, bob):
     assert set(room.memberships.values_list("user_id", flat=True)) == {ana.id, bob.id}
     event = one_event_after(start, Event.ROOM, room_id=room.id, subject_id=bob.id)
     assert event.data["action"] in ("invited", "joined")
+
+
+@pytest.mark.parametrize("reopener", ["leaver", "stayer"])
+def test_dm_open_after_leaving_brings_the_member_back_caught_up(ana, bob, reopener):
+    room, _ = services.dm_open(user=ana, other=bob)
+    services.message_post(room=room, author=ana, body="before bob left")
+    services.room_leave(room=room, user=bob)
+    services.message_post(room=room, author=ana, body="while bob was away")
+    me, other = (bob, ana) if reopener == "leaver" else (ana, bob)
+    services.dm_open(user=me, other=other)
+    assert selectors.room_for(bob, room.slug).unread_count == 0
+    services.message_post(room=room, author=ana, body="after bob came back")
+    assert selectors.room_for(bob, room.slug).unread_count == 1
 
 
 # Messages ----------------------------------------------------------------------------------------
