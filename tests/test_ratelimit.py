@@ -569,6 +569,24 @@ def test_a_host_with_a_slow_clock_counts_in_the_current_window(settings, limits_
         ratelimit.check(ratelimit.SEND_USER, "user:1", now=now + 60)
 
 
+def _at_once(count, check):
+    """Run `check` on `count` connections released together; return which passed (True) or were limited."""
+    barrier = threading.Barrier(count)
+
+    def attempt(_):
+        try:
+            barrier.wait(10)
+            check()
+            return True
+        except ratelimit.RateLimited:
+            return False
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(attempt, range(count)))
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_checks_from_many_connections_never_let_more_through(settings, limits_on):
@@ -579,20 +597,7 @@ def test_concurrent_checks_from_many_connections_never_let_more_through(settings
         # A SQLite deployment runs one process, whose greenlets take turns.
         pytest.skip("needs the PostgreSQL test database (DATABASE_URL=postgres://...)")
     settings.PARLEY_RATE_SEND_USER = (8, 60)
-    barrier = threading.Barrier(20)
-
-    def attempt(_):
-        try:
-            barrier.wait(10)
-            ratelimit.check(ratelimit.SEND_USER, "user:race")
-            return True
-        except ratelimit.RateLimited:
-            return False
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(attempt, range(20)))
+    results = _at_once(20, lambda: ratelimit.check(ratelimit.SEND_USER, "user:race"))
     assert results.count(True) == 8
     assert RateCounter.objects.get().hits == 20
 
@@ -606,20 +611,9 @@ def test_concurrent_wrong_passwords_never_get_more_than_the_limit_through(settin
     from django.test import RequestFactory
 
     settings.PARLEY_RATE_LOGIN_EMAIL_IP = (8, 60)
-    barrier = threading.Barrier(20)
-
-    def attempt(_):
-        try:
-            barrier.wait(10)
-            ratelimit.login_attempt(RequestFactory().post("/", REMOTE_ADDR="10.9.0.1"), "ana@example.com")
-            return True  # and then the password turns out wrong: the hit stays
-        except ratelimit.RateLimited:
-            return False
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(attempt, range(20)))
+    # Each attempt that gets through is then a wrong password: its hit stays.
+    results = _at_once(20, lambda: ratelimit.login_attempt(
+        RequestFactory().post("/", REMOTE_ADDR="10.9.0.1"), "ana@example.com"))
     assert results.count(True) == 8
     assert sorted(RateCounter.objects.values_list("hits", flat=True)) == [8, 8, 8]  # refusals were refunded
 
