@@ -470,7 +470,9 @@ def read_answers(socks, timeout):
 
 def test_hundreds_of_waiting_polls_hold_no_database_connection(postgres_url, start_server, people, database):
     workers, cap = 2, 6
-    server = start_server(postgres_url, workers=workers, PARLEY_DB_CONNECTIONS_PER_WORKER=cap)
+    # One user, one address, hundreds of polls: lift the safety caps on waiting polls (on by default).
+    server = start_server(postgres_url, workers=workers, PARLEY_DB_CONNECTIONS_PER_WORKER=cap,
+                          PARLEY_POLL_CONCURRENCY=WAITING_POLLS, PARLEY_POLL_CONCURRENCY_IP="off")
     eve = speak(server, people, "Eve")
     slug = private_room(eve)  # Eve alone: nothing else happens in her rooms
     subscriber = Subscriber(eve)
