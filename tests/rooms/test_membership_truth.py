@@ -13,7 +13,7 @@ from django.test import Client
 
 from rooms import events, services
 from rooms.events import hub
-from rooms.models import Membership
+from rooms.models import Event, Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +273,25 @@ def test_an_addition_by_another_process_reaches_a_waiting_poll_within_five_secon
         answers.append(bob.get(f"/api/events?cursor={answers[-1][1]['cursor']}&timeout=2", timeout=10))
     assert _live_messages(answers) == ["welcome in"], answers
     assert time.monotonic() - started < 2, "the message came only at the poll's timeout"
+
+
+def test_a_membership_moved_to_another_room_moves_delivery_with_it(ana, bob, private_room, room_factory):
+    annex = room_factory(ana, "annex", is_private=True)
+    cursor = _known_rooms(bob)
+    Membership.objects.filter(room=private_room, user=bob).update(room=annex)
+    post(private_room, ana, "vault, after the move")
+    post(annex, ana, "annex, after the move")
+    found, _ = poll(bob, cursor)
+    assert bodies(found) == ["annex, after the move"]
+
+
+def test_bulk_changes_write_one_event_per_membership_in_order(ana, bob, eve, room_factory):
+    rooms = [room_factory(ana) for _ in range(3)]
+    start = events.stream_state()[0]
+    Membership.objects.bulk_create([Membership(room=room, user=user) for room in rooms for user in (bob, eve)])
+    Membership.objects.filter(user=eve, room__in=rooms).delete()
+    written = list(Event.objects.after(start).filter(type=Event.MEMBERSHIP).values_list("position", "data"))
+    assert [position for position, _ in written] == list(range(start + 1, start + 10))
+    assert [(data["user_id"], data["action"]) for _, data in written] == (
+        [(user.id, "joined") for room in rooms for user in (bob, eve)] + [(eve.id, "left")] * 3
+    )
