@@ -141,6 +141,8 @@ def read_stats(log_path):
     latest = {}
     with open(log_path, errors="replace") as log:
         for line in log:
+            if not line.endswith("\n"):
+                break  # the worker is still writing it
             match = STATS_LINE.search(line)
             if match:
                 latest[int(match[1])] = {key: int(value) for key, value in
