@@ -10,7 +10,7 @@ talks to each over a pipe, in this order:
     child -> ("done", results)      when every local client has every expected message, or at deadline
 
 Each poller is one user with its own keep-alive connection and its own cursor,
-re-polling at once after each answer (DESIGN-NOTES 10). A message's body
+re-polling at once after each answer, as the browser client does. A message's body
 carries its send time, so any process can time a delivery: delay = the time
 the answer carrying it was read minus the time the POST started.
 """

@@ -2,8 +2,8 @@
 
 - gevent workers (config/worker.py): a waiting poll is a parked greenlet, not a blocked thread.
 - worker_connections: how many requests one worker holds at once; every
-  waiting client holds one, so this is the per-worker client ceiling
-  (DESIGN-NOTES 8). 10,000 by default; the soft open-files limit is raised to
+  waiting client holds one, so this is the per-worker client ceiling.
+  10,000 by default; the soft open-files limit is raised to
   fit it where the hard limit allows (on_starting), with a warning where not.
 - workers: one per core with PostgreSQL (they share wake-ups through
   LISTEN/NOTIFY); exactly one with SQLite, where wake-ups are in-process.
@@ -72,7 +72,7 @@ def on_starting(server):
 
 
 def _raise_open_file_limit(server):
-    """Let each worker hold worker_connections sockets (DESIGN-NOTES 8); workers inherit it.
+    """Let each worker hold worker_connections sockets; workers inherit the limit.
 
     Every waiting client is an open socket. A common soft limit is 1024, so
     without this a worker refuses clients (EMFILE) long before 10,000.

@@ -61,7 +61,7 @@ PRODUCTION = os.environ.get("PARLEY_ENV", "development") == "production"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers queue behind one another instead of failing with "database is
-    # locked" (DESIGN-NOTES hazard 9): IMMEDIATE takes the write lock at BEGIN,
+    # locked" (a 500): IMMEDIATE takes the write lock at BEGIN,
     # and the busy timeout makes the queue wait rather than error.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -20,7 +20,7 @@ def _gevent_patched():
 
 
 def _cooperative_psycopg():
-    """Under gevent, make psycopg2 yield to other greenlets while it waits (DESIGN-NOTES 2)."""
+    """Under gevent, make psycopg2 yield to other greenlets while it waits (else one slow query stalls every client of the worker)."""
     if _gevent_patched():
         from psycogreen.gevent import patch_psycopg
 

@@ -14,6 +14,7 @@ from users.models import User
 from users.serializers import user_with_presence
 
 from . import blocking, events, presence, search, selectors, services
+from .models import NAME_MAX_LENGTH
 from .serializers import message_to_dict, room_to_dict
 
 
@@ -44,7 +45,7 @@ def rooms(request):
     try:
         room = services.room_create(
             creator=request.user,
-            name=field_str(data, "name", max_length=80),
+            name=field_str(data, "name", max_length=NAME_MAX_LENGTH),
             topic=field_str(data, "topic", required=False, max_length=300, default=""),
             is_private=field_bool(data, "is_private"),
             is_ephemeral=field_bool(data, "is_ephemeral"),

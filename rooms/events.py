@@ -4,22 +4,25 @@ Positions. Every event (message, typing, receipt, presence, room change) is a
 row of one stream, at a position taken from the single `Stream` row with
 `UPDATE ... RETURNING` inside the writing transaction. That row stays locked
 until commit, so positions are handed out in commit order and without gaps: a
-reader that sees position N has seen every event below N (DESIGN-NOTES 5).
+reader that sees position N has seen every event below N. (Ids alone would
+not do: with concurrent writers id 11 can commit before id 10, and a cursor
+at 11 would skip 10 for ever.)
 Services take the position first, before their other writes, so message ids
 grow in the same order as positions. The price is that writers queue on one
 row for the length of a short transaction; docs/benchmarks.md measures it.
 A cursor is simply the last position a client has seen.
 
 Waiting. A poll reads what it needs (the stream head, the user's rooms),
-gives its database connection back, and waits on an in-process `Waiter`
-(DESIGN-NOTES 1). Each process has one `Hub`: it keeps the newest events in
+gives its database connection back, and waits on an in-process `Waiter`: ten
+thousand waiting polls must not mean ten thousand database connections. Each process has one `Hub`: it keeps the newest events in
 memory, and one fetch loop reads new events from the database once per wake
 for all of the process's waiters, then wakes only those whose rooms (or whose
-user) the new events concern (6). Waiters register before their final check,
-so a wake between check and wait is never lost (4).
+user) the new events concern: one read per wake, however many polls wait.
+Waiters register before their final check, so a wake between check and wait
+is never lost.
 
 Wake-ups are hints: `on_commit` within a process and PostgreSQL
-`LISTEN/NOTIFY` across processes and hosts (3). The notification is sent
+`LISTEN/NOTIFY` across processes and hosts. The notification is sent
 inside the writing transaction, so PostgreSQL delivers it only on commit.
 The fetch loop also re-reads every few seconds while polls wait, and the
 listener wakes everyone after it reconnects, since notifications sent while
@@ -349,7 +352,7 @@ class Hub:
         """Read committed events past the buffer's head, then wake whom they concern.
 
         With `at_least`, nothing is read if the buffer already reaches that far:
-        polls that arrive together after a wake share the one read (hazard 6).
+        polls that arrive together after a wake share the one read.
         """
         self._ensure_started()
         with self._fetch_lock:

@@ -5,14 +5,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
+# The longest room name: the column, the form, the API and the services all say so through this.
+NAME_MAX_LENGTH = 80
+
+
 class RoomQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Public rooms, and the private rooms and DMs the user is a member of."""
         member = Membership.objects.filter(room=OuterRef("pk"), user=user)
         return self.filter(Q(kind=Room.ROOM, is_private=False) | Q(Exists(member)))
-
-    def joined_by(self, user):
-        return self.filter(Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)))
 
 
 class Room(models.Model):
@@ -20,7 +21,7 @@ class Room(models.Model):
     DM = "dm"
     KINDS = [(ROOM, "Room"), (DM, "Direct message")]
 
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     slug = models.SlugField(max_length=100, unique=True)
     topic = models.CharField(max_length=300, blank=True, default="")
     kind = models.CharField(max_length=4, choices=KINDS, default=ROOM)

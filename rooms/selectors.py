@@ -79,10 +79,6 @@ def room_access(user, slug):
     return room
 
 
-def is_member(room, user) -> bool:
-    return Membership.objects.filter(room=room, user=user).exists()
-
-
 def room_ids_of(user_id) -> set[int]:
     # Every poll asks: plain SQL spares the ORM compiling the same query each time.
     with connection.cursor() as cursor:

@@ -18,7 +18,7 @@ from users.models import Block
 from users.serializers import user_ref
 
 from . import events
-from .models import Event, Membership, Message, Room, Stream
+from .models import NAME_MAX_LENGTH, Event, Membership, Message, Room, Stream
 from .serializers import message_to_dict, room_to_dict
 
 TYPING_MIN_INTERVAL = 2.0
@@ -163,7 +163,7 @@ def dm_open(*, user, other) -> tuple[Room, bool]:
         with transaction.atomic():
             first, second = events.take_position(), events.take_position()
             room = Room.objects.create(
-                name=f"{user.display_name} & {other.display_name}"[:80], slug=f"dm-{key}",
+                name=f"{user.display_name} & {other.display_name}"[:NAME_MAX_LENGTH], slug=f"dm-{key}",
                 kind=Room.DM, is_private=True, dm_key=key, created_by=user,
             )
             Membership.objects.bulk_create([Membership(room=room, user=user), Membership(room=room, user=other)])
@@ -219,8 +219,8 @@ def _clean_name(name):
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": ["A room needs a name."]})
-    if len(name) > 80:
-        raise ValidationError({"name": ["At most 80 characters."]})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": [f"At most {NAME_MAX_LENGTH} characters."]})
     return name
 
 

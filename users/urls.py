@@ -1,10 +1,11 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from . import api, views
 
 urlpatterns = [
     path("login/", views.ParleyLoginView.as_view(), name="login"),
-    path("logout/", views.ParleyLogoutView.as_view(), name="logout"),
+    path("logout/", LogoutView.as_view(), name="logout"),
     path("register/", views.register, name="register"),
     path("settings/", views.account_settings, name="settings"),
     path("settings/logout-everywhere", views.logout_everywhere, name="logout_everywhere"),

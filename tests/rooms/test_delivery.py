@@ -3,7 +3,7 @@
 No server: the tests drive hub.refresh() themselves (background loops are off in
 tests). They run on SQLite and on PostgreSQL. Tests where a poll waits are
 transactional: a waiting poll closes its database connection, as it must in
-production (hazard 1), which would end the test's own transaction.
+production, which would end the test's own transaction.
 """
 import threading
 import time

@@ -2,17 +2,18 @@
 
 Real gunicorn + gevent servers on one fresh database (the `postgres_url`
 fixture: these tests fail, never skip, under CI=true when PostgreSQL is
-missing). Each test proves one of DESIGN-NOTES' hazards against the real thing:
+missing). Each test proves, against the real thing, one property that long-polling
+servers are known to lose:
 
 - a poll on one server (or worker) wakes within a fraction of a second when a
-  message is posted through another: LISTEN/NOTIFY fans out (3);
+  message is posted through another: LISTEN/NOTIFY fans out;
 - many writers into one room through several processes, while subscribers poll
   on all of them: each subscriber sees every message once, in id order, which
-  is history's order (5);
-- hundreds of waiting polls hold no database connection (1);
-- psycopg2 yields to other greenlets while it waits (2);
+  is history's order (positions follow commit order, not ids);
+- hundreds of waiting polls hold no database connection;
+- psycopg2 yields to other greenlets while it waits;
 - the listener comes back after its connection is killed, and so does
-  delivery (3);
+  delivery;
 - a cursor older than what is kept gets 410 cursor_expired.
 """
 import http.client
