@@ -21,8 +21,10 @@ here while the process hears of every change that could make the answer wrong:
 PostgreSQL, its listener is connected (on SQLite Parley runs one process,
 config/gunicorn.py refuses more, so every change is made in it). While it is not, nothing is taken from
 here, and the listener empties the cache when it reconnects, since what was
-said while it was away is lost. A change that bypasses Django's signals
-(`QuerySet.update()`, SQL typed into psql) reaches a process within TTL_SECONDS.
+said while it was away is lost. On PostgreSQL, a change that bypasses Django's
+signals (`QuerySet.update()`, SQL typed into psql) is announced on the same
+channel by triggers (users migration 0004); on SQLite it reaches the process
+within TTL_SECONDS.
 """
 import threading
 import time

@@ -211,3 +211,36 @@ def test_a_password_change_on_one_worker_is_refused_by_every_worker_at_once(post
     wait_for(every_worker_refuses, 1, lambda: json.dumps(rounds))
     fresh = Http(server.url, body["token"])
     assert all(fresh.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200 for _ in range(10))
+
+
+# Changes made outside Django (psql, QuerySet.update()) on PostgreSQL ----------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql", [
+    "UPDATE users_user SET is_active = false WHERE id = %s",
+    "UPDATE users_user SET is_approved = false WHERE id = %s",
+    "DELETE FROM users_apitoken WHERE user_id = %s",
+])
+def test_an_account_change_made_with_sql_is_refused_by_every_worker_at_once(postgres_url, start_server, sql):
+    """The database announces what Django's signals cannot see: a trigger NOTIFYs the token caches."""
+    import psycopg2
+
+    server = start_server(postgres_url, workers=2)
+    ana = Http.signup(server.url, "Ana")
+    cursor = ana.get("/api/events")[1]["cursor"]
+    for _ in range(20):  # each worker answers some of these, and remembers the token
+        assert ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] == 200
+    outside = psycopg2.connect(postgres_url)
+    try:
+        outside.autocommit = True
+        outside.cursor().execute(sql, [ana.user["id"]])
+    finally:
+        outside.close()
+    rounds = []
+
+    def every_worker_refuses():
+        rounds.append([ana.get(f"/api/events?cursor={cursor}&timeout=0")[0] for _ in range(20)])
+        return rounds[-1] == [401] * 20
+
+    wait_for(every_worker_refuses, 1, lambda: json.dumps(rounds))
