@@ -201,3 +201,42 @@ def test_a_poll_whose_user_comes_from_the_token_cache_hides_a_new_block_at_once(
         block(ana_feed.client, bob)
     services.message_post(room=room, author=bob, body="still here")
     assert ana_feed.take("message") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_poll_already_waiting_when_its_user_blocks_someone_does_not_bring_their_next_message(api, make_user,
+                                                                                              room_factory):
+    """The block changes the user, which a waiting poll re-checks before it answers (rooms/api.py)."""
+    import threading
+
+    from rooms.events import hub
+    from tests.live import wait_for
+
+    ana, mallory = make_user("Ana"), make_user("Mallory")
+    room = room_factory(ana, "open")
+    services.room_join(room=room, user=mallory)
+    ana_client = api(ana)
+    cursor = ana_client.get("/api/events").json()["cursor"]
+    hub.refresh()
+    answers = []
+
+    def wait():
+        cursor_now = cursor
+        while not any(event["type"] == "message" for _, events in answers for event in events):
+            response = ana_client.get("/api/events", {"cursor": cursor_now, "timeout": "5"})
+            cursor_now = response.json()["cursor"]
+            answers.append((cursor_now, response.json()["events"]))
+            if len(answers) > 3:
+                break
+        connection.close()
+
+    thread = threading.Thread(target=wait)
+    thread.start()
+    wait_for(lambda: ana.id in hub.waiting_user_ids, 5, "the poll never waited")
+    block(api(ana), mallory)
+    services.message_post(room=room, author=mallory, body="you cannot block me")
+    services.message_post(room=room, author=ana, body="watch me")
+    hub.refresh()
+    thread.join(20)
+    seen = [event["message"]["body"] for _, events in answers for event in events if event["type"] == "message"]
+    assert seen == ["watch me"]
