@@ -123,6 +123,7 @@ TYPING = Rule("typing", "PARLEY_RATE_TYPING", per="user", shared=False)
 READ = Rule("read", "PARLEY_RATE_READ", per="user")
 DM_OPEN = Rule("dm_open", "PARLEY_RATE_DM_OPEN", per="user")
 BLOCK = Rule("block", "PARLEY_RATE_BLOCK", per="user")  # blocks and unblocks count together
+SEARCH = Rule("search", "PARLEY_RATE_SEARCH", per="user")
 
 
 def enabled():

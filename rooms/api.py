@@ -172,6 +172,7 @@ def dms(request):
 
 
 @endpoint("GET")
+@ratelimit.limit(ratelimit.SEARCH)
 def message_search(request):
     query = query_str(request, "q", max_length=200).strip()
     if not query:

@@ -18,7 +18,8 @@ from tests.live import PASSWORD, Http
 pytestmark = pytest.mark.django_db
 
 # The limits on the other writes (issue 9, item 4).
-WRITE_LIMITS = ("ROOM_CREATE", "ROOM_UPDATE", "JOIN_LEAVE", "INVITE", "INVITED", "TYPING", "READ", "DM_OPEN", "BLOCK")
+WRITE_LIMITS = ("ROOM_CREATE", "ROOM_UPDATE", "JOIN_LEAVE", "INVITE", "INVITED", "TYPING", "READ", "DM_OPEN", "BLOCK",
+                "SEARCH")
 
 
 @pytest.fixture(autouse=True)
@@ -322,6 +323,16 @@ def test_joining_and_leaving_count_together_per_user(settings, api, make_user, r
     refused = page.post(f"/rooms/{room.slug}/join")
     assert refused.status_code == 429 and refused["Retry-After"]
     assert not room.memberships.filter(user=bob).exists()
+
+
+def test_search_is_limited_per_user(settings, api, make_user):
+    """Search is a read, but the costliest one (full-text over every room the user is in)."""
+    settings.PARLEY_RATE_SEARCH = (3, 60)
+    ana = api(make_user("Ana"))
+    for _ in range(3):
+        assert ana.get("/api/search", {"q": "release"}).status_code == 200
+    assert_limited(ana.get("/api/search", {"q": "release"}))
+    assert api(make_user("Bob")).get("/api/search", {"q": "release"}).status_code == 200
 
 
 def test_typing_is_limited_per_user_across_rooms_in_memory(settings, api, make_user, room_factory):
