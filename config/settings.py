@@ -250,7 +250,7 @@ PARLEY_RATE_INVITED = env_rate("PARLEY_RATE_INVITED", "20/1h")  # per invitee, w
 PARLEY_RATE_READ = env_rate("PARLEY_RATE_READ", "240/1m")
 PARLEY_RATE_DM_OPEN = env_rate("PARLEY_RATE_DM_OPEN", "60/1h")
 PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblocks together
-PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "60/1m")  # a read, but the costliest
+PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
 # Typing counts in each worker's memory, like polls (see config/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see config/ratelimit.py).
