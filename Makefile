@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-sqlite test-postgres deps system-deps bench purge
+.PHONY: serve test test-js test-sqlite test-postgres deps system-deps bench purge
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,8 +23,16 @@ serve: deps
 	$(BIN)/python manage.py migrate --noinput
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
-# The whole suite on the SQLite default, then again on PostgreSQL.
-test: deps system-deps test-sqlite test-postgres
+# The browser client's unit tests, then the whole suite on the SQLite default, then again on PostgreSQL.
+test: deps system-deps test-js test-sqlite test-postgres
+
+# The pure modules of static/js/parley/ under Node's own test runner (no npm, no packages).
+# Debian's nodejs is installed only when node is missing. The shell expands the glob, so any
+# Node from 18 on finds the files; the runner ends with its "# tests / # pass / # fail" summary.
+test-js:
+	@command -v node >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null)
+	node --test tests/js/*.test.mjs
 
 # Tests marked `postgres` need PostgreSQL itself; they run in the second pass.
 test-sqlite:

@@ -1,4 +1,4 @@
-"""Room pages. The chat itself runs in the browser client (static/js/parley.js)."""
+"""Room pages. The chat itself runs in the browser client (static/js/parley/, entry main.js)."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required

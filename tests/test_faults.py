@@ -183,7 +183,7 @@ def test_other_server_errors_stay_500s(rf, settings):
 
 
 class Traffic:
-    """Senders and pollers in one room, each retrying like static/js/parley.js.
+    """Senders and pollers in one room, each retrying like the browser client (static/js/parley/).
 
     A send that fails is resent with the same client_id until it gets 200 or
     201; a poll that fails is resent with the same cursor. Every outcome is kept.

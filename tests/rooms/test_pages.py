@@ -156,7 +156,7 @@ def test_room_page_renders_for_a_member_with_the_client_config(ana, room_factory
     assert config["maxMessageChars"] == 4000
     html = response.content.decode()
     assert "Lobby" in html and "Say hi" in html
-    assert "/static/js/parley.js" in html
+    assert '<script type="module" src="/static/js/parley/main.js">' in html
 
 
 def test_room_page_config_carries_the_configured_message_length(ana, room_factory, settings):

@@ -1,0 +1,133 @@
+/*
+ * Writing and sending. Sends are optimistic: a message shows as pending at
+ * once, carries a client_id, and is retried with the same client_id until
+ * the server answers; the answer or the `message` event (whichever comes
+ * first) replaces the pending copy.
+ */
+
+import { newClientId, sleep } from './api.js';
+import { Backoff } from './backoff.js';
+import { dom } from './dom.js';
+import { addToView, appendGrouped, messageNode, redrawMessages, scrollToBottom } from './messages.js';
+import { handleAuthError, logUnexpected, toast } from './notices.js';
+import { scheduleRead } from './read.js';
+import { canSend } from './room.js';
+import { api, MAX_CHARS, me, roomPath, state } from './state.js';
+import { el } from './ui.js';
+
+function charCount(text) {
+  return Array.from(text).length;
+}
+
+export function updateComposer() {
+  const count = charCount(dom.composer.value.trim());
+  dom.charCount.textContent = count ? `${count} / ${MAX_CHARS}` : '';
+  dom.charCount.classList.toggle('over', count > MAX_CHARS);
+  const lines = dom.composer.value.split('\n').length;
+  dom.composer.rows = Math.min(8, Math.max(1, lines));
+}
+
+export function submitComposer() {
+  const view = state.view;
+  if (!canSend(view)) return;
+  const body = dom.composer.value.trim();
+  if (!body) return;
+  if (charCount(body) > MAX_CHARS) {
+    toast(`Messages can be at most ${MAX_CHARS} characters.`);
+    return;
+  }
+  dom.composer.value = '';
+  updateComposer();
+  view.lastTypingSent = 0;
+  sendMessage(view.slug, body);
+}
+
+function setPendingStatus(p, text, kind) {
+  p.el.classList.remove('sending', 'retrying', 'failed');
+  p.el.classList.add(kind);
+  const status = p.el.querySelector('.status');
+  status.replaceChildren(el('span', { text }));
+  if (kind === 'failed') {
+    const retry = el('button', { type: 'button', className: 'link-button', text: 'Retry' });
+    const discard = el('button', { type: 'button', className: 'link-button', text: 'Discard' });
+    retry.addEventListener('click', () => {
+      setPendingStatus(p, 'Sending…', 'sending');
+      queueDelivery(p);
+    });
+    discard.addEventListener('click', () => {
+      state.pending.delete(p.clientId);
+      p.el.remove();
+    });
+    status.append(' ', retry, ' ', discard);
+  }
+}
+
+function sendMessage(slug, body) {
+  const p = {
+    clientId: newClientId(),
+    room: slug,
+    body,
+    createdAt: new Date().toISOString(),
+    el: null,
+  };
+  p.el = messageNode({ author: me, body, created_at: p.createdAt }, 'mine pending');
+  p.el.dataset.clientId = p.clientId;
+  p.el.dataset.authorId = me.id;
+  p.el.querySelector('.message-main').append(el('div', { className: 'status', role: 'status' }));
+  setPendingStatus(p, 'Sending…', 'sending');
+  state.pending.set(p.clientId, p);
+  if (state.view && state.view.slug === slug) {
+    appendGrouped(p.el, me.id, p.createdAt);
+    scrollToBottom();
+  }
+  queueDelivery(p);
+}
+
+/** Sends go one at a time, so messages keep the order they were written in. */
+function queueDelivery(p) {
+  // After the typing notice still in flight, if any: should the message reach the server
+  // first, the others would see "… is typing" for seconds after the message itself.
+  const typing = state.typingSent;
+  state.sendQueue = state.sendQueue.then(() => typing).then(() => deliver(p)).catch(logUnexpected);
+}
+
+async function deliver(p) {
+  const backoff = new Backoff();
+  while (state.pending.get(p.clientId) === p) {
+    try {
+      const data = await api.post(roomPath(p.room, '/messages'), { body: p.body, client_id: p.clientId });
+      confirmSent(data.message, p.room);
+      return;
+    } catch (err) {
+      if (state.pending.get(p.clientId) !== p) return; // the event confirmed it meanwhile
+      if (handleAuthError(err)) return;
+      if (!err.retryable) {
+        setPendingStatus(p, `Not sent: ${err.message}`, 'failed');
+        return;
+      }
+      setPendingStatus(p, 'Not sent yet, retrying…', 'retrying');
+      await sleep(backoff.next(err.retryAfter), state.wake.signal);
+      if (state.pending.get(p.clientId) === p) setPendingStatus(p, 'Sending…', 'sending');
+    }
+  }
+}
+
+/** The server has the message: drop the pending copy and show the real one (once). */
+export function confirmSent(msg, slug = msg.room) {
+  const p = msg.client_id ? state.pending.get(msg.client_id) : null;
+  const wasShown = p && p.el.isConnected;
+  if (p) {
+    state.pending.delete(msg.client_id);
+    p.el.remove();
+  }
+  const view = state.view;
+  const room = state.rooms.get(slug);
+  if (room) room.last_message_id = Math.max(room.last_message_id || 0, msg.id);
+  if (view && view.slug === slug) {
+    const top = dom.messages.scrollTop;
+    if (addToView(view, [msg])) redrawMessages(view);
+    dom.messages.scrollTop = top;
+    if (wasShown) scrollToBottom();
+    scheduleRead();
+  }
+}

@@ -1,0 +1,114 @@
+/*
+ * What a server event does to the client's data, as plain data in and out.
+ * dispatch.js feeds events here and then updates the page from the answer,
+ * so these rules can be tested without a browser.
+ *
+ * `rooms` is a Map slug -> room (API.md, plus is_member). A function never
+ * changes what it is given; it returns the rooms (or room) to store.
+ */
+
+import { countMessage, isSeen, readElsewhere, advanceLastRead } from './unread.js';
+
+/**
+ * A `message` event. `view` describes the open room: {slug, known(id),
+ * atBottom, visible}, or null. `pending` tells whether a client_id is one of
+ * my sends still waiting for the server's answer.
+ *
+ * Return {slug, msg, mine, confirm, rooms, refreshRooms, show, counted,
+ * notify, resort}: confirm means "this is my pending send: replace it";
+ * show means "append it to the open room"; counted means the room's unread
+ * count went up; a message already in the open room (it came twice) is
+ * neither shown, counted nor notified again.
+ */
+export function applyMessage({ meId, rooms, view = null, pending = () => false }, event) {
+  const msg = event.message;
+  const slug = event.room || msg.room;
+  const mine = msg.author.id === meId;
+  const result = {
+    slug, msg, mine, confirm: false, rooms, refreshRooms: false, show: false, counted: false, notify: false, resort: false,
+  };
+  if (mine && msg.client_id && pending(msg.client_id)) return { ...result, confirm: true };
+
+  const inView = Boolean(view && view.slug === slug);
+  const duplicate = inView && view.known(msg.id);
+  let room = rooms.get(slug);
+  if (room) room = { ...room, last_message_id: Math.max(room.last_message_id || 0, msg.id) };
+  const show = inView && !duplicate;
+  let counted = false;
+  let notify = false;
+  if (room && !mine && !duplicate) {
+    const seen = isSeen({ inView, atBottom: view && view.atBottom, visible: view && view.visible });
+    const after = countMessage(room, { mine, seen });
+    counted = after !== room;
+    room = after;
+    notify = true;
+  }
+  let nextRooms = rooms;
+  if (room) {
+    nextRooms = new Map(rooms);
+    nextRooms.set(slug, room);
+  }
+  return {
+    ...result,
+    rooms: nextRooms,
+    refreshRooms: !room, // a room I just got into
+    show,
+    counted,
+    notify,
+    resort: Boolean(room && room.kind === 'dm'), // DMs are ordered by recency
+  };
+}
+
+/**
+ * A `room` event (created, joined, left, invited, changed...). Return null
+ * when it names no room, {slug, left: true} when I left it, else {slug,
+ * room, rooms}: the room as it now stands and the rooms to store.
+ */
+export function applyRoomEvent({ meId, rooms }, event) {
+  const data = event.data || {};
+  const slug = event.room || data.slug;
+  if (!slug) return null;
+  const aboutMe = Boolean(event.user && event.user.id === meId);
+  const old = rooms.get(slug);
+  if (aboutMe && event.action === 'left') return { slug, left: true, known: Boolean(old), rooms };
+
+  let isMember = old ? old.is_member : data.is_member;
+  if (aboutMe && ['joined', 'created', 'invited'].includes(event.action)) isMember = true;
+  // Events about a private room or a DM only reach its members.
+  if (isMember === undefined && (data.is_private || data.kind === 'dm')) isMember = true;
+  const room = {
+    ...old,
+    ...data,
+    unread_count: old ? old.unread_count : data.unread_count || 0,
+    is_member: isMember,
+  };
+  let nextRooms = rooms;
+  if (isMember || old) {
+    nextRooms = new Map(rooms);
+    nextRooms.set(slug, room);
+  }
+  return { slug, left: false, room, rooms: nextRooms };
+}
+
+/**
+ * A `receipt` event. Mine (read in another tab or device): return {mine:
+ * true, lastRead, rooms, cleared}. Someone else's: {mine: false, room,
+ * userId, messageId} for the open room's "Seen by".
+ */
+export function applyReceipt({ meId, rooms, lastRead }, event) {
+  if (event.user.id !== meId) {
+    return { mine: false, room: event.room, userId: event.user.id, messageId: event.message_id };
+  }
+  const nextLastRead = advanceLastRead(lastRead, event.room, event.message_id);
+  const room = rooms.get(event.room);
+  const after = room ? readElsewhere(room, event.message_id) : room;
+  if (!room || after === room) return { mine: true, lastRead: nextLastRead, rooms, cleared: false };
+  const nextRooms = new Map(rooms);
+  nextRooms.set(event.room, after);
+  return { mine: true, lastRead: nextLastRead, rooms: nextRooms, cleared: true };
+}
+
+/** A `presence` event: the user id and what to merge into that member. */
+export function applyPresence(event) {
+  return { userId: event.user.id, live: { presence: event.status, last_seen: event.last_seen } };
+}

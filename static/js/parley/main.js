@@ -1,0 +1,123 @@
+/*
+ * The chat page's entry module (templates/rooms/room.html): wire the page's
+ * controls to the modules that handle them, then start the long poll.
+ */
+
+import { submitComposer, updateComposer } from './composer.js';
+import { dom } from './dom.js';
+import { invite, renderMembers, searchInvitees } from './members.js';
+import { isAtBottom, loadOlder, scrollToBottom } from './messages.js';
+import { setUpNotifications } from './notifications.js';
+import { pollLoop, wake, watchForWakeUps } from './poll.js';
+import { scheduleRead } from './read.js';
+import { leaveRoom, newView, openRoom } from './room.js';
+import { messageIdFromSearch, slugFromPath } from './rooms.js';
+import { hideSearch, onSearchResultClick, runSearch } from './search.js';
+import { closePanels, onSidebarClick, togglePanel } from './sidebar.js';
+import { config, state } from './state.js';
+import { sendTyping } from './typing.js';
+import { debounce } from './ui.js';
+
+const messageIdFromUrl = () => messageIdFromSearch(window.location.search);
+
+function bindEvents() {
+  dom.roomList.addEventListener('click', onSidebarClick);
+  dom.dmList.addEventListener('click', onSidebarClick);
+  dom.sidebarToggle.addEventListener('click', () => togglePanel('sidebar'));
+  dom.membersToggle.addEventListener('click', () => togglePanel('members'));
+  dom.membersClose.addEventListener('click', () => togglePanel('members', false));
+  dom.backdrop.addEventListener('click', closePanels);
+  dom.leaveRoom.addEventListener('click', leaveRoom);
+  dom.reconnectNow.addEventListener('click', wake);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closePanels();
+  });
+
+  dom.composer.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      submitComposer();
+    }
+  });
+  dom.composer.addEventListener('input', () => {
+    updateComposer();
+    sendTyping();
+  });
+  dom.composerForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitComposer();
+    dom.composer.focus();
+  });
+
+  dom.messages.addEventListener('scroll', () => {
+    const view = state.view;
+    if (!view) return;
+    if (dom.messages.scrollTop < 150 && view.hasMore && !view.loadingOlder) loadOlder(view);
+    if (isAtBottom()) {
+      dom.jumpNewest.hidden = true;
+      scheduleRead();
+    }
+  }, { passive: true });
+  dom.messages.addEventListener('click', (event) => {
+    if (event.target.closest('[data-action="load-older"]') && state.view) loadOlder(state.view);
+  });
+  dom.jumpNewest.addEventListener('click', () => {
+    scrollToBottom();
+    scheduleRead();
+  });
+
+  const searchSoon = debounce(runSearch, 300);
+  dom.search.addEventListener('input', () => {
+    if (dom.search.value.trim()) searchSoon();
+    else {
+      searchSoon.cancel();
+      hideSearch();
+    }
+  });
+  dom.search.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      dom.search.value = '';
+      hideSearch();
+    }
+  });
+  dom.searchForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    searchSoon.cancel();
+    runSearch();
+  });
+  dom.searchRoomOnly.addEventListener('change', () => { if (dom.search.value.trim()) runSearch(); });
+  dom.searchClose.addEventListener('click', () => {
+    dom.search.value = '';
+    hideSearch();
+  });
+  dom.searchList.addEventListener('click', onSearchResultClick);
+
+  dom.inviteSearch.addEventListener('input', searchInvitees);
+  dom.inviteForm.addEventListener('submit', (event) => event.preventDefault());
+  dom.inviteResults.addEventListener('click', (event) => {
+    const choice = event.target.closest('.invite-choice');
+    if (choice) invite(Number(choice.dataset.userId), choice.textContent.trim());
+  });
+
+  window.addEventListener('popstate', (event) => {
+    const slug = (event.state && event.state.room) || slugFromPath(config.roomUrl, window.location.pathname);
+    if (slug) openRoom(slug, { focusId: messageIdFromUrl() });
+  });
+  window.addEventListener('focus', scheduleRead);
+
+  // Keep "last seen 5 min ago" honest.
+  setInterval(() => renderMembers(state.view), 60000);
+}
+
+function start() {
+  history.replaceState({ room: state.current, message: messageIdFromUrl() }, '', window.location.href);
+  // Until the first load finishes, typing and sending already work for the page's room.
+  if (state.current) state.view = newView(state.current);
+  bindEvents();
+  setUpNotifications();
+  watchForWakeUps();
+  updateComposer();
+  pollLoop(messageIdFromUrl());
+}
+
+start();

@@ -1,0 +1,104 @@
+/* The sidebar: the room and DM lists with their unread badges, the page title, and the slide-in panels. */
+
+import { dom } from './dom.js';
+import { handleAuthError, logUnexpected } from './notices.js';
+import { scheduleRead } from './read.js';
+import { openRoom } from './room.js';
+import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
+import { api, config, me, state } from './state.js';
+import { avatar, debounce, el } from './ui.js';
+import { badgeText, pageTitle, totalUnread } from './unread.js';
+
+/** The open page's name for a room (a DM is called by the other person's name). */
+export const titleOf = (room) => roomTitle(room, me.id);
+export const roomHref = (slug, messageId = null) => roomUrl(config.roomUrl, slug, messageId);
+
+function unreadBadge(count) {
+  return el('span', {
+    className: 'unread',
+    text: badgeText(count),
+    hidden: !count,
+    'aria-label': `${count || 0} unread`,
+  });
+}
+
+function roomItem(room) {
+  const active = room.slug === state.current;
+  const icon = room.kind === 'dm'
+    ? avatar(titleOf(room), (otherDmUser(room, me.id) || {}).id)
+    : el('span', { className: `room-icon${room.is_private ? ' private' : ''}`, text: '#', 'aria-hidden': 'true' });
+  return el('li', {
+    className: `room-item${active ? ' active' : ''}${room.is_member === false ? ' not-member' : ''}`,
+    dataset: { slug: room.slug },
+  }, [
+    el('a', { className: 'room-link', href: roomHref(room.slug), 'aria-current': active ? 'page' : null }, [
+      icon,
+      el('span', { className: 'room-name', text: titleOf(room) }),
+      room.is_private && room.kind !== 'dm' ? el('span', { className: 'visually-hidden', text: ' (private)' }) : null,
+      unreadBadge(room.unread_count),
+    ]),
+  ]);
+}
+
+export function renderSidebar() {
+  const { rooms, dms } = sidebarRooms(state.rooms.values(), state.current, me.id);
+  dom.roomList.replaceChildren(...rooms.map(roomItem));
+  dom.dmList.replaceChildren(...dms.map(roomItem));
+  if (!rooms.length) dom.roomList.append(el('li', { className: 'empty', text: 'No rooms yet.' }));
+  if (!dms.length) dom.dmList.append(el('li', { className: 'empty', text: 'No conversations yet.' }));
+  updateTitle();
+}
+
+/** Update one room's badge in place (cheaper than redrawing the sidebar). */
+export function updateUnread(slug) {
+  const room = state.rooms.get(slug);
+  const count = room ? room.unread_count || 0 : 0;
+  const selector = `[data-slug="${CSS.escape(slug)}"] .unread`;
+  for (const badge of document.querySelectorAll(`#room-list ${selector}, #dm-list ${selector}`)) {
+    badge.replaceWith(unreadBadge(count));
+  }
+  updateTitle();
+}
+
+function updateTitle() {
+  document.title = pageTitle(totalUnread(state.rooms.values()));
+}
+
+export async function loadRooms(signal) {
+  const data = await api.get('rooms', null, { signal });
+  const rooms = new Map();
+  for (const room of data.rooms || []) rooms.set(room.slug, room);
+  // A room opened by URL but not listed (should not happen) keeps its header data.
+  const view = state.view;
+  if (view && view.room && !rooms.has(view.slug)) rooms.set(view.slug, view.room);
+  state.rooms = rooms;
+  renderSidebar();
+  scheduleRead(); // the open room, if read, should not show the server's older count
+}
+
+export const refreshRooms = debounce(() => {
+  loadRooms().catch((err) => { handleAuthError(err); logUnexpected(err); });
+}, 400);
+
+export function onSidebarClick(event) {
+  const link = event.target.closest('a.room-link');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  const slug = link.closest('[data-slug]').dataset.slug;
+  if (slug !== state.current || !state.view) openRoom(slug, { push: true });
+  closePanels();
+}
+
+export function togglePanel(name, open) {
+  const cls = `${name}-open`;
+  const isOpen = open === undefined ? !dom.app.classList.contains(cls) : open;
+  dom.app.classList.toggle(cls, isOpen);
+  if (name === 'sidebar') dom.sidebarToggle.setAttribute('aria-expanded', String(isOpen));
+  if (name === 'members') dom.membersToggle.setAttribute('aria-expanded', String(isOpen));
+  dom.backdrop.hidden = !dom.app.classList.contains('sidebar-open') && !dom.app.classList.contains('members-open');
+}
+
+export function closePanels() {
+  togglePanel('sidebar', false);
+  togglePanel('members', false);
+}

@@ -1,0 +1,54 @@
+/* "… is typing": showing others' notices, and sending mine now and then while I type. */
+
+import { dom } from './dom.js';
+import { handleAuthError } from './notices.js';
+import { canSend } from './room.js';
+import { api, me, roomPath, state } from './state.js';
+
+const TYPING_SHOWN_MS = 6000;
+const TYPING_SEND_EVERY_MS = 3000;
+
+function renderTyping(view) {
+  if (state.view !== view) return;
+  const names = [...view.typing.values()].map((t) => t.name);
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = 'Several people are typing…';
+  dom.typing.textContent = text;
+}
+
+/** `userId` stopped typing in `slug` (their message came). */
+export function clearTyping(slug, userId) {
+  const view = state.view;
+  if (!view || view.slug !== slug || !view.typing.has(userId)) return;
+  clearTimeout(view.typing.get(userId).timer);
+  view.typing.delete(userId);
+  renderTyping(view);
+}
+
+/** A `typing` event: show it for a few seconds, unless it is mine or about another room. */
+export function onTypingEvent(event) {
+  const view = state.view;
+  if (!event.user || event.user.id === me.id || !view || view.slug !== event.room) return;
+  const previous = view.typing.get(event.user.id);
+  if (previous) clearTimeout(previous.timer);
+  view.typing.set(event.user.id, {
+    name: event.user.display_name,
+    timer: setTimeout(() => {
+      view.typing.delete(event.user.id);
+      renderTyping(view);
+    }, TYPING_SHOWN_MS),
+  });
+  renderTyping(view);
+}
+
+export function sendTyping() {
+  const view = state.view;
+  if (!canSend(view) || !dom.composer.value.trim()) return;
+  const now = Date.now();
+  if (now - view.lastTypingSent < TYPING_SEND_EVERY_MS) return;
+  view.lastTypingSent = now;
+  state.typingSent = api.post(roomPath(view.slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS })
+    .catch((err) => { handleAuthError(err); });
+}
