@@ -31,7 +31,6 @@ it was away are gone.
 import bisect
 import logging
 import os
-import random
 import threading
 import time
 from collections import defaultdict
@@ -293,8 +292,17 @@ class Hub:
             if not settings.PARLEY_BACKGROUND_THREADS:
                 return  # in-process tests drive refresh() and maintenance themselves
             self._start_thread(self._fetch_loop, "parley-fetch")
-            self._start_thread(self._maintenance_loop, "parley-maintenance")
+            for loop, name in _loops:
+                self._start_thread(loop, name)
             listen.start()
+
+    @staticmethod
+    def add_loop(target, name):
+        """Run `target` in a background thread of every process, from when its hub starts them.
+
+        For periodic work above delivery (rooms/maintenance.py), which the hub cannot import.
+        """
+        _loops.append((target, name))
 
     def reset(self):
         """Forget the buffer and waiters (tests, whose databases roll back)."""
@@ -624,20 +632,8 @@ class Hub:
                 if failures > 1:
                     time.sleep(min(0.5 * failures, 5))
 
-    def _maintenance_loop(self):
-        from . import presence, retention
 
-        while True:
-            time.sleep(MAINTENANCE_SECONDS + random.uniform(0, 2))
-            try:
-                presence.flush_seen(extra_user_ids=self.waiting_user_ids)
-                presence.sweep_offline()
-                retention.purge_transient()
-                self.forget_rooms(ROOMS_KEPT_SECONDS)
-            except Exception:
-                log.exception("Maintenance failed; will try again")
-            finally:
-                connection.close()
+_loops = []  # (target, thread name): see Hub.add_loop
 
 
 def _discard(index, key, waiter):
