@@ -31,18 +31,16 @@ it was away are gone.
 import bisect
 import logging
 import os
-import random
-import select
 import threading
 import time
 from collections import defaultdict
 
-import psycopg2
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, Q, Subquery, Value, When
 from django.db.models.functions import Greatest
 
+from config import listen
 from users import tokencache
 
 from .models import Event, Membership, Room, Stream
@@ -283,7 +281,6 @@ class Hub:
             self.floor = 0
             self._gaps = {}  # room id -> purge mark past what the buffer had read (see _gaps_since)
             self._shared_gap = 0
-            self.listening = False  # the LISTEN connection is up (PostgreSQL)
             self.closing = False
             self._waiters = set()
             self._by_room = defaultdict(set)
@@ -295,9 +292,17 @@ class Hub:
             if not settings.PARLEY_BACKGROUND_THREADS:
                 return  # in-process tests drive refresh() and maintenance themselves
             self._start_thread(self._fetch_loop, "parley-fetch")
-            self._start_thread(self._maintenance_loop, "parley-maintenance")
-            if connections["default"].vendor == "postgresql":
-                self._start_thread(self._listen_loop, "parley-listen")
+            for loop, name in _loops:
+                self._start_thread(loop, name)
+            listen.start()
+
+    @staticmethod
+    def add_loop(target, name):
+        """Run `target` in a background thread of every process, from when its hub starts them.
+
+        For periodic work above delivery (rooms/maintenance.py), which the hub cannot import.
+        """
+        _loops.append((target, name))
 
     def reset(self):
         """Forget the buffer and waiters (tests, whose databases roll back)."""
@@ -331,9 +336,7 @@ class Hub:
         True when the fetch loop runs and, on PostgreSQL, the listener is connected:
         every write wakes the fetch loop within milliseconds.
         """
-        if self._pid != os.getpid() or not settings.PARLEY_BACKGROUND_THREADS:
-            return False
-        return self.listening or connections["default"].vendor != "postgresql"
+        return self._pid == os.getpid() and listen.current()
 
     @property
     def waiter_count(self):
@@ -629,69 +632,8 @@ class Hub:
                 if failures > 1:
                     time.sleep(min(0.5 * failures, 5))
 
-    def _maintenance_loop(self):
-        from . import presence, retention
 
-        while True:
-            time.sleep(MAINTENANCE_SECONDS + random.uniform(0, 2))
-            try:
-                presence.flush_seen(extra_user_ids=self.waiting_user_ids)
-                presence.sweep_offline()
-                retention.purge_transient()
-                self.forget_rooms(ROOMS_KEPT_SECONDS)
-            except Exception:
-                log.exception("Maintenance failed; will try again")
-            finally:
-                connection.close()
-
-    def _listen_loop(self):
-        delay = 0.5
-        while True:
-            listener = None
-            try:
-                db = connections["default"]
-                # Its own connection, outside any pool: it stays in LISTEN for good.
-                params = {key: value for key, value in db.get_connection_params().items()
-                          if key not in ("MAX_CONNS", "REUSE_CONNS")}
-                # Named in pg_stat_activity; TCP keepalives notice a peer that vanished silently.
-                params.setdefault("application_name", "parley-listener")
-                params.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
-                listener = psycopg2.connect(**params)
-                listener.autocommit = True
-                listener.cursor().execute(f"LISTEN {CHANNEL}; LISTEN {tokencache.AUTH_CHANNEL}")
-                delay = 0.5
-                log.info("Listening for events on PostgreSQL channel %s", CHANNEL)
-                tokencache.cache.clear()  # what was said while we were not listening is lost
-                self.listening = True
-                self.wake()  # anything sent while we were not listening is re-read
-                while True:
-                    readable, _, _ = select.select([listener], [], [], 30)
-                    if readable:
-                        listener.poll()
-                        if listener.notifies:
-                            notes = list(listener.notifies)
-                            listener.notifies.clear()
-                            for note in notes:
-                                if note.channel == tokencache.AUTH_CHANNEL:
-                                    tokencache.cache.forget(note.payload)
-                            if any(note.channel == CHANNEL for note in notes):
-                                self.wake()
-                    else:
-                        # A round trip proves the connection; repeating LISTEN is a no-op
-                        # and keeps pg_stat_activity saying what this connection is for.
-                        listener.cursor().execute(f"LISTEN {CHANNEL}")
-            except Exception as error:
-                self.listening = False
-                tokencache.cache.clear()
-                log.warning("Event listener lost its connection (%s); reconnecting in %.1fs", error, delay)
-            finally:
-                if listener is not None:
-                    try:
-                        listener.close()
-                    except Exception:
-                        pass
-            time.sleep(delay * random.uniform(1, 1.5))
-            delay = min(delay * 2, 10)
+_loops = []  # (target, thread name): see Hub.add_loop
 
 
 def _discard(index, key, waiter):
@@ -703,6 +645,8 @@ def _discard(index, key, waiter):
 
 
 hub = Hub()
+listen.subscribe(CHANNEL, lambda payload: hub.wake())
+listen.on_connect(hub.wake)  # anything sent while the listener was away is re-read
 
 
 def poll_state(user_id: int, cursor: int | None = None) -> tuple[frozenset, int, int]:

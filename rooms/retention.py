@@ -20,7 +20,7 @@ gets 410, if its user could see that room, and its client reloads history
 held only for the commit.
 
 Transient data is cleared by every app process's maintenance loop
-(events.Hub._maintenance_loop, every MAINTENANCE_SECONDS plus up to 2 s of
+(rooms/maintenance.py, every MAINTENANCE_SECONDS plus up to 2 s of
 jitter), and by the purge command: ephemeral rooms' messages early enough that
 none is stored for more than PARLEY_EPHEMERAL_SECONDS (60 s), typing events
 after PARLEY_TYPING_SECONDS, and other events (room changes, receipts,

@@ -10,15 +10,15 @@ here while the process hears of every change that could make the answer wrong:
   users/revocation.py), a user saved (deactivated, renamed, made staff, a new
   password or session generation) or deleted: the signal handlers below forget
   the entry when the change commits, in this process, and tell every other
-  process through PostgreSQL NOTIFY on AUTH_CHANNEL, which rooms/events.py's
-  listener passes to forget(). A lookup that read the database before such a
+  process through PostgreSQL NOTIFY on AUTH_CHANNEL, which this process's
+  listener (config/listen.py) passes to forget(). A lookup that read the database before such a
   change committed and finishes after it was forgotten does not store what it
   read (the generation check in user_for);
 - a user going online or offline: presence events of the stream, as the hub
   reads them (rooms/events.py calls note_presence()).
 
-"Hears of every change" is the hub's `current`: its fetch loop runs and, on
-PostgreSQL, its listener is connected (on SQLite Parley runs one process,
+"Hears of every change" is `config.listen.current()`: the background loops run
+in this process and, on PostgreSQL, its listener is connected (on SQLite Parley runs one process,
 config/gunicorn.py refuses more, so every change is made in it). While it is not, nothing is taken from
 here, and the listener empties the cache when it reconnects, since what was
 said while it was away is lost. On PostgreSQL, a change that bypasses Django's
@@ -32,6 +32,8 @@ import time
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+
+from config import listen
 
 from . import services
 from .models import ApiToken, User, token_hash
@@ -53,9 +55,7 @@ class TokenCache:
 
     def user_for(self, key):
         """The active, approved user whose token `key` is, or None; as services.token_user()."""
-        from rooms.events import hub  # the hub knows whether this process hears every change
-
-        if not hub.current:
+        if not listen.current():
             return services.token_user(key=key)
         digest = token_hash(key)
         entry = self._entries.get(digest)
@@ -126,6 +126,9 @@ class TokenCache:
 
 ID, IS_ONLINE = FIELDS.index("id"), FIELDS.index("is_online")
 cache = TokenCache()
+listen.subscribe(AUTH_CHANNEL, cache.forget)
+listen.on_connect(cache.clear)  # what was said while the listener was away is lost
+listen.on_disconnect(cache.clear)
 
 
 def _announce(what):

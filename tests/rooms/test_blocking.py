@@ -189,9 +189,11 @@ def test_a_poll_whose_user_comes_from_the_token_cache_hides_a_new_block_at_once(
     api, shared, feed, monkeypatch, django_capture_on_commit_callbacks
 ):
     """Polls take their user from users/tokencache.py; a block saves the user, which every process forgets."""
+    from config import listen
     from rooms.events import hub
 
     ana, bob, carl, room = shared
+    monkeypatch.setattr(listen, "current", lambda: True)
     monkeypatch.setattr(type(hub), "current", property(lambda self: True))
     with django_capture_on_commit_callbacks(execute=True):
         assert api(ana).client.delete(f"/api/blocks/{bob.id}").status_code == 204

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from rooms import events, retention, services
+from rooms import events, maintenance, retention, services
 from rooms.management.commands import purge_messages as purge_command
 from rooms.models import Event, Message, Stream
 from tests.live import ROOT, Http, server_env
@@ -391,13 +391,22 @@ def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
         if len(naps) == 3:
             raise Stop
 
-    with mock.patch.object(events.time, "sleep", side_effect=sleep), \
+    with mock.patch.object(maintenance.time, "sleep", side_effect=sleep), \
             mock.patch.object(presence, "flush_seen"), mock.patch.object(presence, "sweep_offline"), \
             mock.patch.object(retention, "purge_transient") as purge_transient, \
-            mock.patch.object(events, "connection"), pytest.raises(Stop):
-        events.Hub()._maintenance_loop()
+            mock.patch.object(maintenance, "connection"), pytest.raises(Stop):
+        maintenance.maintenance_loop()
     assert purge_transient.call_count == 2
     assert all(0 < nap <= retention.MAINTENANCE_GAP_SECONDS for nap in naps)
+
+
+def test_the_maintenance_loop_starts_in_each_process_with_the_hubs_other_loops(settings, monkeypatch):
+    started = []
+    monkeypatch.setattr(events.Hub, "_start_thread", staticmethod(lambda target, name: started.append(name)))
+    monkeypatch.setattr(events.listen, "start", lambda: started.append("listen"))
+    settings.PARLEY_BACKGROUND_THREADS = True
+    events.Hub()._ensure_started()
+    assert started == ["parley-fetch", "parley-maintenance", "listen"]
 
 
 # Purging while people post ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from config import listen
 from rooms import presence
 from rooms.events import hub
 from tests.live import PASSWORD, Http, wait_for
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def current(monkeypatch):
     """As in a server whose fetch loop runs and whose listener is connected."""
+    monkeypatch.setattr(listen, "current", lambda: True)
     monkeypatch.setattr(type(hub), "current", property(lambda self: True))
 
 
@@ -99,7 +101,7 @@ def test_forget_takes_what_the_listener_passes_on(make_user):
     keys = {name: token_create(user=user) for name, user in (("ana1", ana), ("ana2", ana), ("ben", ben))}
     cache = tokencache.TokenCache()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(type(hub), "current", property(lambda self: True))
+        patch.setattr(listen, "current", lambda: True)
         for key in keys.values():
             assert cache.user_for(key) is not None
         assert len(cache._entries) == 3

@@ -1,0 +1,115 @@
+"""Imports point down (STYLE.md): the project's modules import each other without a circle.
+
+Every import counts, including those inside functions: an import deferred to
+call time is still a lower layer that knows a higher one.
+"""
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("config", "rooms", "users")
+
+# Circles that remain on purpose, as (importer, imported) edges left out of the check.
+ALLOWED = {
+}
+
+
+def _modules():
+    """{dotted module name: path} for every .py of the project packages, migrations aside."""
+    found = {}
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if "migrations" in parts:
+                continue
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
+
+
+def _resolve(name, modules):
+    """The most specific project module that `name` (dotted) names, or None if it is not ours."""
+    while name:
+        if name in modules:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def _imports_of(module, path, modules):
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                prefix = ".".join(base + ([node.module] if node.module else []))
+            else:
+                prefix = node.module
+            # `from package import name` imports the submodule `name` if there is one.
+            names = [f"{prefix}.{alias.name}" for alias in node.names] + [prefix]
+            names = [name for name in names if name in modules] or [prefix]
+        else:
+            continue
+        for name in names:
+            target = _resolve(name, modules)
+            if target is not None and target != module:
+                targets.add(target)
+    return targets
+
+
+def import_graph():
+    modules = _modules()
+    return {module: _imports_of(module, path, modules) for module, path in modules.items()}
+
+
+def find_cycle(graph):
+    """One cycle of `graph` as [a, b, ..., a], or None."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(graph, WHITE)
+    stack = []
+
+    def visit(node):
+        colour[node] = GREY
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if colour.get(target, BLACK) == GREY:
+                return stack[stack.index(target):] + [target]
+            if colour.get(target) == WHITE:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        stack.pop()
+        colour[node] = BLACK
+        return None
+
+    for node in sorted(graph):
+        if colour[node] == WHITE:
+            cycle = visit(node)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_import_graph_finds_imports_inside_functions_and_relative_ones():
+    graph = import_graph()
+    assert "rooms.models" in graph["rooms.events"]  # from .models import ...
+    assert "rooms.events" in graph["rooms.api"]
+
+
+def test_the_project_modules_import_each_other_without_a_cycle():
+    graph = import_graph()
+    for (importer, imported) in ALLOWED:
+        graph[importer].discard(imported)
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_every_allowed_edge_still_exists():
+    graph = import_graph()
+    stale = [edge for edge in ALLOWED if edge[1] not in graph.get(edge[0], ())]
+    assert not stale, f"no longer imported, remove from ALLOWED: {stale}"
