@@ -193,10 +193,10 @@ def live(request, start_server, sqlite_url):
 
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         url = request.getfixturevalue("postgres_url")
-        server = start_server(url, workers=2)
+        server = start_server(url, workers=2, PARLEY_STATS_SECONDS=0.05)
     else:
         url = sqlite_url
-        server = start_server(url)
+        server = start_server(url, PARLEY_STATS_SECONDS=0.05)
     outside = Outside(url)
     yield server, outside
     outside.close()
@@ -211,6 +211,14 @@ def _poll_in_background(client, cursor, timeout):
     ), daemon=True)
     thread.start()
     return thread, answers
+
+
+def _until_parked(server):
+    """Wait until a worker reports a waiting poll (its stats line), not for a fixed time."""
+    from tests.live import live_stats, wait_for
+
+    wait_for(lambda: any(stats.get("waiting") for stats in live_stats(server).values()), 10,
+             "the poll never waited")
 
 
 def _live_room(server, private=True):
@@ -238,7 +246,7 @@ def test_a_removal_by_another_process_stops_a_waiting_poll_within_five_seconds(l
     assert ana.post(f"/api/rooms/{room['slug']}/invite", {"user_id": bob.user["id"]})[0] == 200
     cursor = bob.get("/api/events")[1]["cursor"]
     thread, answers = _poll_in_background(bob, cursor, timeout=REACH_SECONDS + 8)
-    time.sleep(0.5)  # the poll is waiting
+    _until_parked(server)
     outside.execute("DELETE FROM rooms_membership WHERE room_id = %s AND user_id = %s", [room["id"], bob.user["id"]])
     time.sleep(REACH_SECONDS)
     assert ana.post(f"/api/rooms/{room['slug']}/messages", {"body": "private now"})[0] == 201
@@ -258,7 +266,7 @@ def test_an_addition_by_another_process_reaches_a_waiting_poll_within_five_secon
     ana, bob, room = _live_room(server)
     cursor = bob.get("/api/events")[1]["cursor"]
     thread, answers = _poll_in_background(bob, cursor, timeout=REACH_SECONDS + 8)
-    time.sleep(0.5)
+    _until_parked(server)
     outside.execute(
         "INSERT INTO rooms_membership (room_id, user_id, joined_at, last_read_message_id) VALUES (%s, %s, %s, 0)",
         [room["id"], bob.user["id"], "2026-01-01 00:00:00"],
