@@ -5,7 +5,7 @@
     DATABASE_URL=postgres://... .venv/bin/python -m bench.abandoned
 
 Starts one gunicorn gevent worker (config/gunicorn.py) with the stats line on
-(PARLEY_STATS_SECONDS, config/worker.py), makes one user, and in each round
+(PARLEY_STATS_SECONDS, parley/server/worker.py), makes one user, and in each round
 opens N connections that each send a poll and vanish at once (half closing
 with FIN, half with RST), as a phone that loses its network would. Each poll
 waits its timeout, answers into a dead socket, and must leave nothing behind.

@@ -1,6 +1,6 @@
 """gunicorn settings chosen for long-polling (README "Running in production").
 
-- gevent workers (config/worker.py): a waiting poll is a parked greenlet, not a blocked thread.
+- gevent workers (parley/server/worker.py): a waiting poll is a parked greenlet, not a blocked thread.
 - worker_connections: how many requests one worker holds at once; every
   waiting client holds one, so this is the per-worker client ceiling.
   10,000 by default; the soft open-files limit is raised to
@@ -13,14 +13,14 @@
   a client must send a request's line and headers within
   PARLEY_HEADER_TIMEOUT (5 s) of connecting, and a kept-alive connection
   that sends no next request (or only part of one) within keepalive
-  (PARLEY_KEEPALIVE_SECONDS, 5 s) is closed (config/worker.py). A proxy in
+  (PARLEY_KEEPALIVE_SECONDS, 5 s) is closed (parley/server/worker.py). A proxy in
   front must keep its idle upstream connections for less than keepalive
   (deploy/nginx.conf: keepalive_timeout 4s), or it may send a request on a
   connection that this end is closing.
 - Apps are not preloaded, so gevent's monkey patching happens in each worker
   before Django imports anything that uses sockets or threads.
 - PARLEY_STATS_SECONDS=N (off by default): each worker logs a "parley-stats"
-  line every N seconds (waiting polls, greenlets, fds, RSS; config/worker.py).
+  line every N seconds (waiting polls, greenlets, fds, RSS; parley/server/worker.py).
 - Another worker class can be forced without editing this file, e.g.
   GUNICORN_CMD_ARGS="--worker-class sync": polls then answer within a second
   (short-poll mode, config/wsgi.py) instead of tying up the sync workers.
@@ -42,7 +42,7 @@ def _seconds(name, default, kind=float):
 
 
 bind = os.environ.get("PARLEY_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-worker_class = "config.worker.ParleyWorker"
+worker_class = "parley.server.worker.ParleyWorker"
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "10000"))
 
 timeout = 30
@@ -97,6 +97,6 @@ def _raise_open_file_limit(server):
 def post_worker_init(worker):
     worker.header_timeout = _header_timeout
     if _stats_seconds > 0:
-        from config.worker import log_stats_every
+        from parley.server.worker import log_stats_every
 
         log_stats_every(_stats_seconds)

@@ -56,6 +56,20 @@ DEBUG = env_bool("DEBUG")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 USING_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def _gevent_patched():
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
+# Whether this process runs under gevent, which has patched sockets by now if it
+# ever will: gunicorn's gevent worker patches before it loads the app
+# (config/gunicorn.py, preload_app = False). Poll mode and the database engine follow.
+COOPERATIVE = _gevent_patched()
 # Production is said, not guessed: it turns missing secrets into errors.
 PRODUCTION = os.environ.get("PARLEY_ENV", "development") == "production"
 
@@ -91,13 +105,14 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "parley",
     "users",
     "rooms",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "parley.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,10 +164,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Bodies over 1 MB are refused with a JSON 413 (config/api.py).
+# Bodies over 1 MB are refused with a JSON 413 (parley/api.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-CSRF_FAILURE_VIEW = "config.api.csrf_failure"
+CSRF_FAILURE_VIEW = "parley.api.csrf_failure"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -203,7 +218,7 @@ if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# The pages run only our own static scripts and styles (config/security.py).
+# The pages run only our own static scripts and styles (parley/security.py).
 PARLEY_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
@@ -228,7 +243,7 @@ def env_rate(name, default):
     return count, amount
 
 
-# Rate limits (config/ratelimit.py), as (count, seconds). Per-address limits are
+# Rate limits (parley/ratelimit.py), as (count, seconds). Per-address limits are
 # generous because a whole office can share one address behind its proxy.
 # Login counts failed passwords only: per email and address, per address, and
 # per email across all addresses, which only slows addresses that keep failing.
@@ -251,9 +266,9 @@ PARLEY_RATE_READ = env_rate("PARLEY_RATE_READ", "240/1m")
 PARLEY_RATE_DM_OPEN = env_rate("PARLEY_RATE_DM_OPEN", "60/1h")
 PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblocks together
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
-# Typing counts in each worker's memory, like polls (see config/ratelimit.py).
+# Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
-# Polls count in each worker's memory, not in the database (see config/ratelimit.py).
+# Polls count in each worker's memory, not in the database (see parley/ratelimit.py).
 PARLEY_RATE_POLL_USER = env_rate("PARLEY_RATE_POLL_USER", "600/1m")
 PARLEY_RATE_POLL_IP = env_rate("PARLEY_RATE_POLL_IP", "12000/1m")
 PARLEY_POLL_CONCURRENCY = env_int("PARLEY_POLL_CONCURRENCY", 5, minimum=1)
@@ -266,8 +281,6 @@ PARLEY_TRUSTED_PROXIES = env_int("PARLEY_TRUSTED_PROXIES", 0)
 PARLEY_TOKEN_IDLE_DAYS = env_int("PARLEY_TOKEN_IDLE_DAYS", 90, minimum=1)
 # Sessions of users who are not (or no longer) approved stop working (users/backends.py).
 AUTHENTICATION_BACKENDS = ["users.backends.ApprovedUserBackend"]
-# The rate counter table lives in the "config" app (config/models.py).
-INSTALLED_APPS = [*INSTALLED_APPS, "config"]
 
 # Hosting (README "Deployment"). -------------------------------------------------
 # Mounted under a sub-path behind a proxy (deploy/nginx.conf: /chat/), say so
@@ -287,17 +300,26 @@ if PARLEY_SCRIPT_NAME:
     SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, rf"^{re.escape(PARLEY_SCRIPT_NAME.lstrip('/'))}/healthz$"]
 
 # Long polling needs a server that holds thousands of waiting requests cheaply:
-# gunicorn's gevent worker (config/gunicorn.py). "auto" lets config/wsgi.py
-# decide once per process: long when gevent has patched sockets, else "short",
-# where a poll waits at most PARLEY_SHORT_POLL_SECONDS so that plain sync
-# workers (or runserver) are not all tied up by waiting clients.
+# gunicorn's gevent worker (config/gunicorn.py), which patches sockets before
+# it loads the app. "auto" decides here, once: long under gevent, else
+# "short", where a poll waits at most PARLEY_SHORT_POLL_SECONDS so that plain
+# sync workers (or runserver) are not all tied up by waiting clients.
 PARLEY_POLL_MODE = os.environ.get("PARLEY_POLL_MODE", "auto") or "auto"
 if PARLEY_POLL_MODE not in ("auto", "long", "short"):
     raise ImproperlyConfigured(f"PARLEY_POLL_MODE must be auto, long or short, not {PARLEY_POLL_MODE!r}")
+if PARLEY_POLL_MODE == "auto":
+    PARLEY_POLL_MODE = "long" if COOPERATIVE else "short"
 PARLEY_SHORT_POLL_SECONDS = env_int("PARLEY_SHORT_POLL_SECONDS", 1)
 
-# At most this many pooled PostgreSQL connections per app process (config/db/base.py):
+# At most this many pooled PostgreSQL connections per app process (parley/server/db/base.py):
 # polls that arrive together must not each open one, past PostgreSQL's
 # max_connections. The fetch and maintenance loops use it too; the listener has
 # one more of its own. Keep hosts x workers x (this + 1) below max_connections.
 PARLEY_DB_CONNECTIONS_PER_WORKER = env_int("PARLEY_DB_CONNECTIONS_PER_WORKER", 16, minimum=4)
+if USING_POSTGRES and COOPERATIVE:
+    # Under gevent, requests borrow pooled connections (parley/server/db/base.py): connecting
+    # costs more than a whole poll. Elsewhere (commands, a shell, in-process tests) there are
+    # no greenlets to share a pool, and Django's own backend opens one connection per thread.
+    DATABASES["default"]["ENGINE"] = "parley.server.db"
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        MAX_CONNS=PARLEY_DB_CONNECTIONS_PER_WORKER, REUSE_CONNS=PARLEY_DB_CONNECTIONS_PER_WORKER)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, ratelimit
+from parley import health, ratelimit
 
 # The admin has its own login page: it counts against the same login limits.
 admin.site.login = ratelimit.limit_login_page(admin.site.login)
@@ -13,7 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "config.api.handler400"
-handler403 = "config.api.handler403"
-handler404 = "config.api.handler404"
-handler500 = "config.api.handler500"
+handler400 = "parley.api.handler400"
+handler403 = "parley.api.handler403"
+handler404 = "parley.api.handler404"
+handler500 = "parley.api.handler500"

@@ -40,7 +40,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Case, Q, Subquery, Value, When
 from django.db.models.functions import Greatest
 
-from config import listen
+from parley import listen
 from users import tokencache
 
 from .models import Event, Membership, Room, Stream
@@ -340,7 +340,7 @@ class Hub:
 
     @property
     def waiter_count(self):
-        """How many polls wait in this process now (the worker's stats line, config/worker.py)."""
+        """How many polls wait in this process now (the worker's stats line, parley/server/worker.py)."""
         return len(self._waiters) if self._pid == os.getpid() else 0
 
     @property

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from config import ratelimit
+from parley import ratelimit
 from users.serializers import user_to_dict
 
 from . import selectors, services

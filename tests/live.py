@@ -122,7 +122,7 @@ class Http:
         return client
 
 
-# Workers' stats lines (PARLEY_STATS_SECONDS, config/worker.py) ----------------------------------
+# Workers' stats lines (PARLEY_STATS_SECONDS, parley/server/worker.py) ----------------------------------
 
 
 def worker_pids(master_pid):

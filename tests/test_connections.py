@@ -2,7 +2,7 @@
 
 A gevent worker holds at most worker_connections connections; a connection
 takes its slot from accept to close, waiting polls and half-sent requests
-alike. These tests start a real gunicorn (config/gunicorn.py, config/worker.py)
+alike. These tests start a real gunicorn (config/gunicorn.py, parley/server/worker.py)
 with small numbers and speak raw sockets to it.
 """
 import re

@@ -1,4 +1,4 @@
-"""Waiting polls wait outside Django's middleware stack (config/deferred.py), and answer as if they had not."""
+"""Waiting polls wait outside Django's middleware stack (parley/server/deferred.py), and answer as if they had not."""
 import http.client
 import json
 import threading
@@ -8,8 +8,8 @@ import urllib.parse
 import pytest
 from django.http import HttpResponse
 
-from config.api import error_response, json_response
-from config.deferred import ENVIRON_KEY, DeferredResponse, wait_outside_django
+from parley.api import error_response, json_response
+from parley.server.deferred import ENVIRON_KEY, DeferredResponse, wait_outside_django
 from tests.live import Http, live_stats, wait_for
 
 pytestmark = pytest.mark.django_db  # the wrapper closes the request's database connections after a wait

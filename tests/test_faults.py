@@ -17,7 +17,7 @@
 - SIGTERM answers waiting polls at once.
 - Without gevent (a sync worker) polls answer within a second, with a warning.
 
-Real servers log a "parley-stats" line (PARLEY_STATS_SECONDS, config/worker.py)
+Real servers log a "parley-stats" line (PARLEY_STATS_SECONDS, parley/server/worker.py)
 that these tests read for waiting polls, greenlets and file descriptors.
 """
 import http.client
@@ -170,7 +170,7 @@ def test_a_database_outage_on_a_page_is_a_503_not_a_500(client, make_user, monke
 
 
 def test_other_server_errors_stay_500s(rf, settings):
-    from config.api import handler500
+    from parley.api import handler500
 
     try:
         raise RuntimeError("a bug")

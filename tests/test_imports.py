@@ -7,7 +7,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "rooms", "users")
+PACKAGES = ("config", "rooms", "users", "parley")
+
+# The layers, top first: a package may import those below it, never one above.
+# config (settings, URLs, the WSGI entry) wires everything; parley is what both apps stand on.
+LAYERS = ("config", "rooms", "users", "parley")
 
 # Circles that remain on purpose, as (importer, imported) edges left out of the check.
 ALLOWED = {
@@ -113,3 +117,14 @@ def test_every_allowed_edge_still_exists():
     graph = import_graph()
     stale = [edge for edge in ALLOWED if edge[1] not in graph.get(edge[0], ())]
     assert not stale, f"no longer imported, remove from ALLOWED: {stale}"
+
+
+def test_packages_import_only_the_layers_below_them():
+    rank = {package: index for index, package in enumerate(LAYERS)}
+    upward = sorted(
+        (importer, imported)
+        for importer, targets in import_graph().items()
+        for imported in targets
+        if rank[imported.split(".")[0]] < rank[importer.split(".")[0]]
+    )
+    assert not upward, f"imports that point up a layer: {upward}"

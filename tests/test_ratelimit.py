@@ -1,4 +1,4 @@
-"""Rate limits (config/ratelimit.py): login, registration, sending and polling, per user and per address."""
+"""Rate limits (parley/ratelimit.py): login, registration, sending and polling, per user and per address."""
 import json
 import threading
 import time
@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from config import ratelimit
-from config.models import RateCounter
+from parley import ratelimit
+from parley.models import RateCounter
 from rooms.models import Event, Message
 from tests.live import PASSWORD, Http
 

@@ -2,8 +2,8 @@
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.middleware.csrf import get_token
 
-from config import ratelimit
-from config.api import (
+from parley import ratelimit
+from parley.api import (
     ApiError, endpoint, field_int, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
 )
 

@@ -1,7 +1,7 @@
 """Django's authentication backend, with Parley's two extra rules: approval, and login limits."""
 from django.contrib.auth.backends import ModelBackend
 
-from config import ratelimit
+from parley import ratelimit
 
 
 class ApprovedUserBackend(ModelBackend):
@@ -13,7 +13,7 @@ class ApprovedUserBackend(ModelBackend):
     LoginForm.confirm_login_allowed can say they are waiting for approval.
 
     Every password checked with a request (the API, the login page, the admin's
-    login page) is counted here against the login limits (config/ratelimit.py):
+    login page) is counted here against the login limits (parley/ratelimit.py):
     as a failure unless it was right. Over a limit, authenticate() raises
     RateLimited before the password is looked at.
     """

@@ -11,13 +11,13 @@ here while the process hears of every change that could make the answer wrong:
   password or session generation) or deleted: the signal handlers below forget
   the entry when the change commits, in this process, and tell every other
   process through PostgreSQL NOTIFY on AUTH_CHANNEL, which this process's
-  listener (config/listen.py) passes to forget(). A lookup that read the database before such a
+  listener (parley/listen.py) passes to forget(). A lookup that read the database before such a
   change committed and finishes after it was forgotten does not store what it
   read (the generation check in user_for);
 - a user going online or offline: presence events of the stream, as the hub
   reads them (rooms/events.py calls note_presence()).
 
-"Hears of every change" is `config.listen.current()`: the background loops run
+"Hears of every change" is `parley.listen.current()`: the background loops run
 in this process and, on PostgreSQL, its listener is connected (on SQLite Parley runs one process,
 config/gunicorn.py refuses more, so every change is made in it). While it is not, nothing is taken from
 here, and the listener empties the cache when it reconnects, since what was
@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from config import listen
+from parley import listen
 
 from . import services
 from .models import ApiToken, User, token_hash

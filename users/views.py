@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
-from config import ratelimit
+from parley import ratelimit
 
 from . import services
 from .forms import LoginForm, PasswordChangeForm, RegisterForm

@@ -189,7 +189,7 @@ def test_a_poll_whose_user_comes_from_the_token_cache_hides_a_new_block_at_once(
     api, shared, feed, monkeypatch, django_capture_on_commit_callbacks
 ):
     """Polls take their user from users/tokencache.py; a block saves the user, which every process forgets."""
-    from config import listen
+    from parley import listen
     from rooms.events import hub
 
     ana, bob, carl, room = shared

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from config import listen
+from parley import listen
 from rooms import presence
 from rooms.events import hub
 from tests.live import PASSWORD, Http, wait_for

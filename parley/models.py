@@ -3,7 +3,7 @@ from django.db import models
 
 
 class RateCounter(models.Model):
-    """One fixed-window counter of config/ratelimit.py, shared by every process and host.
+    """One fixed-window counter of parley/ratelimit.py, shared by every process and host.
 
     `key` is a hash of the rule and who is counted (an IP, a user id, an email),
     so the table never holds addresses or emails in clear. One row per key: the

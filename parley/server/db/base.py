@@ -17,7 +17,7 @@ unused for CHECK_IDLE_SECONDS or that have something to read: an idle
 connection has nothing to say unless the server ended it (a terminated
 backend sends its last words and closes the socket), and asking the socket
 costs a system call, not a round trip. A connection that still slips through
-fails its request with a clean 503 (config/api.py), and Django's close of a
+fails its request with a clean 503 (parley/api.py), and Django's close of a
 broken connection empties the pool's idle ones.
 """
 import select

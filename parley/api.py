@@ -206,8 +206,7 @@ def field_str(data, name, *, required=True, max_length=None, default=None, strip
     value = data[name]
     if not isinstance(value, str):
         raise invalid(f"{name} must be a string.", {name: ["Must be a string."]})
-    if "\x00" in value or not _encodable(value):
-        raise invalid(f"{name} has characters that cannot be stored.", {name: ["Invalid characters."]})
+    _check_storable(name, value)
     if strip:
         value = value.strip()
     if required and not value:
@@ -217,20 +216,23 @@ def field_str(data, name, *, required=True, max_length=None, default=None, strip
     return value
 
 
-def _encodable(text):
+def _check_storable(name, text):
+    """Refuse text the database cannot hold: NUL (PostgreSQL refuses it, a 500) and lone surrogates (JSON allows them, UTF-8 does not)."""
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates, which JSON allows and UTF-8 does not
-        return False
-    return True
+    except UnicodeEncodeError:
+        pass
+    else:
+        if "\x00" not in text:
+            return
+    raise invalid(f"{name} has characters that cannot be stored.", {name: ["Invalid characters."]})
 
 
 def query_str(request, name, *, max_length=200):
     value = request.GET.get(name, "")
     if len(value) > max_length:
         raise invalid(f"{name} is too long.", {name: [f"At most {max_length} characters."]})
-    if "\x00" in value or not _encodable(value):
-        raise invalid(f"{name} has characters that cannot be stored.", {name: ["Invalid characters."]})
+    _check_storable(name, value)
     return value
 
 

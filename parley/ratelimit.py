@@ -12,7 +12,7 @@ Two kinds of counter:
 - Shared, in the database (login, registration, sending, and the other writes:
   creating, changing, joining and leaving rooms, invitations, receipts, DMs,
   blocks): one UPSERT per check on one row per key (table
-  parley_rate_counter, config/models.py). On PostgreSQL every worker process
+  parley_rate_counter, parley/models.py). On PostgreSQL every worker process
   and host counts in the same row, atomically; on SQLite the one process does.
   These requests write anyway; one more short statement is cheap.
 - Local, in the worker's memory (typing): a client sends it every few seconds
@@ -66,8 +66,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
 
-from config.api import ApiError, wants_json
-from config.deferred import DeferredResponse
+from parley.api import ApiError, wants_json
+from parley.server.deferred import DeferredResponse
 
 # The clock, replaceable in tests.
 clock = time.time
@@ -266,7 +266,7 @@ def _user(request):
 def limit(*rules, methods=None):
     """Decorate a view: count each request (of `methods`, or all) against the rules.
 
-    Each rule counts per address or per user, as it says. Under /api/ a refusal is the JSON error (raised for config.api.endpoint to answer,
+    Each rule counts per address or per user, as it says. Under /api/ a refusal is the JSON error (raised for parley.api.endpoint to answer,
     so put this under @endpoint); on pages it is a short plain-text 429.
     """
 
@@ -430,7 +430,7 @@ def _database_refund(key, window_start):
 
 def prune(*, now=None):
     """Delete the shared counters whose window is over; return how many."""
-    from config.models import RateCounter
+    from parley.models import RateCounter
 
     now = clock() if now is None else now
     deleted, _ = RateCounter.objects.filter(expires_at__lte=now).delete()

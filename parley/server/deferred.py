@@ -27,7 +27,7 @@ class DeferredResponse(HttpResponse):
     def __init__(self, finish):
         super().__init__(status=200)
         self.finish = finish
-        self.when_done = []  # called once the wait is over, however it ends (config/ratelimit.py)
+        self.when_done = []  # called once the wait is over, however it ends (parley/ratelimit.py)
 
 
 def allowed(request):

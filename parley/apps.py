@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ParleyConfig(AppConfig):
+    name = "parley"
+    verbose_name = "Parley site plumbing"
