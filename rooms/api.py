@@ -4,12 +4,14 @@ import random
 
 from django.conf import settings
 
-from config import deferred, ratelimit
-from config.api import (
+from parley import ratelimit
+from parley.api import (
     DATABASE_DOWN, ApiError, database_unavailable, endpoint, error_response, field_bool, field_int, field_str,
     forbidden, invalid, json_response, no_content, not_found, query_int, query_str, read_json,
 )
+from parley.server import deferred
 from users import tokencache
+from users.middleware import token_user_from_cache
 from users.models import User
 from users.serializers import user_with_presence
 
@@ -188,6 +190,7 @@ def message_search(request):
     return json_response({"messages": [message_to_dict(m) for m in found]})
 
 
+@token_user_from_cache
 @endpoint("GET")
 @ratelimit.limit_polls
 def events_view(request):
@@ -222,7 +225,7 @@ def events_view(request):
         tokencache.cache.changes_of(request.user.id), blocked,
     )
     if deferred.allowed(request):
-        return deferred.DeferredResponse(wait)  # config/deferred.py: it waits outside the middleware stack
+        return deferred.DeferredResponse(wait)  # parley/server/deferred.py: it waits outside the middleware stack
     return wait()
 
 
