@@ -8,10 +8,11 @@
 import { newClientId, sleep } from './api.js';
 import { Backoff } from './backoff.js';
 import { dom } from './dom.js';
-import { addToView, appendGrouped, messageNode, redrawMessages, scrollToBottom } from './messages.js';
+import { addToView, appendGrouped, messageNode, redrawMessages } from './messages.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { scheduleRead } from './read.js';
 import { canSend } from './room.js';
+import { scrollToBottom } from './scroll.js';
 import { api, MAX_CHARS, me, roomPath, state } from './state.js';
 import { el } from './ui.js';
 

@@ -6,10 +6,12 @@
 import { confirmSent } from './composer.js';
 import { applyMessage, applyPresence, applyReceipt, applyRoomEvent } from './events.js';
 import { renderMembers } from './members.js';
-import { isAtBottom, showLiveMessage, updateSeenBy } from './messages.js';
+import { showLiveMessage, updateSeenBy } from './messages.js';
 import { notify } from './notifications.js';
 import { forgetRoom, refreshDetail, renderComposerState, renderHeader } from './room.js';
-import { refreshRooms, renderSidebar, updateUnread } from './sidebar.js';
+import { refreshRooms } from './roomlist.js';
+import { isAtBottom } from './scroll.js';
+import { renderSidebar, updateUnread } from './sidebar.js';
 import { me, state, storeRooms } from './state.js';
 import { clearTyping, onTypingEvent } from './typing.js';
 

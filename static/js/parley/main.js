@@ -5,15 +5,17 @@
 
 import { submitComposer, updateComposer } from './composer.js';
 import { dom } from './dom.js';
-import { invite, renderMembers, searchInvitees } from './members.js';
-import { isAtBottom, loadOlder, scrollToBottom } from './messages.js';
+import { invite, searchInvitees } from './invite.js';
+import { renderMembers } from './members.js';
+import { loadOlder } from './messages.js';
 import { setUpNotifications } from './notifications.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
 import { scheduleRead } from './read.js';
-import { leaveRoom, newView, openRoom } from './room.js';
+import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { messageIdFromSearch, slugFromPath } from './rooms.js';
+import { isAtBottom, scrollToBottom } from './scroll.js';
 import { hideSearch, onSearchResultClick, runSearch } from './search.js';
-import { closePanels, onSidebarClick, togglePanel } from './sidebar.js';
+import { closePanels, togglePanel } from './sidebar.js';
 import { config, state } from './state.js';
 import { sendTyping } from './typing.js';
 import { debounce } from './ui.js';

@@ -8,23 +8,13 @@ import { sleep } from './api.js';
 import { dom } from './dom.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { scheduleRead } from './read.js';
+import { isAtBottom, scrollToBottom } from './scroll.js';
 import { api, me, roomPath, state } from './state.js';
 import { addMessages, continues, inOrder } from './timeline.js';
 import { avatar, clock, dayKey, dayLabel, el, linkify } from './ui.js';
 
 const HISTORY_PAGE = 50;
 const REVEAL_PAGE = 200; // bigger pages when paging back to a search result
-const AT_BOTTOM_PX = 48;
-
-export function isAtBottom() {
-  const box = dom.messages;
-  return box.scrollHeight - box.scrollTop - box.clientHeight < AT_BOTTOM_PX;
-}
-
-export function scrollToBottom() {
-  dom.messages.scrollTop = dom.messages.scrollHeight;
-  dom.jumpNewest.hidden = true;
-}
 
 /** Record messages in the view; false if they were all there already. */
 export function addToView(view, messages) {

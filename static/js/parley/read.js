@@ -1,7 +1,7 @@
 /* Read receipts: tell the server what the reader has seen, and clear the open room's badge. */
 
-import { isAtBottom } from './messages.js';
 import { handleAuthError } from './notices.js';
+import { isAtBottom } from './scroll.js';
 import { updateUnread } from './sidebar.js';
 import { api, roomPath, state, storeRooms } from './state.js';
 import { debounce } from './ui.js';
