@@ -8,6 +8,12 @@
 /** The quick reactions offered until the emoji picker (emojipicker.js) plugs in. */
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢', '👀', '✅'];
 
+/** Their names, for screen readers and tooltips (emoji-data.js will know every emoji's). */
+export const QUICK_REACTION_NAMES = {
+  '👍': 'thumbs up', '❤️': 'heart', '😂': 'tears of joy', '🎉': 'party popper',
+  '😮': 'surprised', '😢': 'crying', '👀': 'eyes', '✅': 'check mark',
+};
+
 const MAX_NAMES = 6; // a tooltip names this many people, then "and N others"
 
 /** Whether `userId` reacted to the message with `emoji`. */

@@ -8,7 +8,7 @@ import { dom } from './dom.js';
 import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
 import { config, me, state } from './state.js';
 import { avatar, el } from './ui.js';
-import { badgeText, pageTitle, totalUnread } from './unread.js';
+import { badgeText, mentionBadgeText, pageTitle, totalUnread } from './unread.js';
 
 /** The open page's name for a room (a DM is called by the other person's name). */
 export const titleOf = (room) => roomTitle(room, me.id);
@@ -20,6 +20,18 @@ function unreadBadge(count) {
     text: badgeText(count),
     hidden: !count,
     'aria-label': `${count || 0} unread`,
+  });
+}
+
+/** The "@" badge: unread messages that mention me, apart from the unread count. */
+function mentionBadge(count) {
+  const label = `${count || 0} unread mention${count === 1 ? '' : 's'}`;
+  return el('span', {
+    className: 'mention-badge',
+    text: mentionBadgeText(count),
+    hidden: !count,
+    title: label,
+    'aria-label': label,
   });
 }
 
@@ -36,6 +48,7 @@ function roomItem(room) {
       icon,
       el('span', { className: 'room-name', text: titleOf(room) }),
       room.is_private && room.kind !== 'dm' ? el('span', { className: 'visually-hidden', text: ' (private)' }) : null,
+      mentionBadge(room.mention_count),
       unreadBadge(room.unread_count),
     ]),
   ]);
@@ -50,13 +63,17 @@ export function renderSidebar() {
   updateTitle();
 }
 
-/** Update one room's badge in place (cheaper than redrawing the sidebar). */
+/** Update one room's badges in place (cheaper than redrawing the sidebar). */
 export function updateUnread(slug) {
   const room = state.rooms.get(slug);
   const count = room ? room.unread_count || 0 : 0;
   const selector = `[data-slug="${CSS.escape(slug)}"] .unread`;
   for (const badge of document.querySelectorAll(`#room-list ${selector}, #dm-list ${selector}`)) {
     badge.replaceWith(unreadBadge(count));
+  }
+  const mentions = `[data-slug="${CSS.escape(slug)}"] .mention-badge`;
+  for (const badge of document.querySelectorAll(`#room-list ${mentions}, #dm-list ${mentions}`)) {
+    badge.replaceWith(mentionBadge(room ? room.mention_count || 0 : 0));
   }
   updateTitle();
 }
