@@ -23,6 +23,7 @@ function editError(err) {
 function showError(edit, text) {
   edit.error.textContent = text;
   edit.error.hidden = !text;
+  if (text) edit.form.scrollIntoView({ block: 'nearest' });
 }
 
 async function save(view, edit) {
@@ -113,7 +114,8 @@ export function startEdit(view, id, { returnTo = null } = {}) {
   });
   saveButton.addEventListener('click', () => save(view, edit));
   cancelButton.addEventListener('click', () => cancelEdit(view));
-  textarea.focus();
+  textarea.focus({ preventScroll: true });
+  form.scrollIntoView({ block: 'nearest' });
   textarea.setSelectionRange(textarea.value.length, textarea.value.length);
   return true;
 }

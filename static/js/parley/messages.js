@@ -84,12 +84,13 @@ export function reactionRow(msg, { canReact = true } = {}) {
   ]);
 }
 
-const ACTIONS = {
-  reply: { glyph: '↩', label: 'Reply' },
-  react: { glyph: '☺', label: 'Add a reaction' },
-  edit: { glyph: '✎', label: 'Edit' },
-  delete: { glyph: '🗑', label: 'Delete' },
-  'copy-link': { glyph: '🔗', label: 'Copy link to this message' },
+// The icons are CSS masks of static/img/icons/<action>.svg (no emoji font needed, no inline SVG).
+const ACTION_LABELS = {
+  reply: 'Reply',
+  react: 'Add a reaction',
+  edit: 'Edit',
+  delete: 'Delete',
+  'copy-link': 'Copy link to this message',
 };
 
 /**
@@ -111,10 +112,10 @@ function actionBar(msg, view) {
     type: 'button',
     className: `message-action ${action}`,
     dataset: { action },
-    'aria-label': ACTIONS[action].label,
-    title: ACTIONS[action].label,
+    'aria-label': ACTION_LABELS[action],
+    title: ACTION_LABELS[action],
     tabindex: '-1',
-  }, [el('span', { text: ACTIONS[action].glyph, 'aria-hidden': 'true' })])));
+  }, [el('span', { className: 'action-icon', 'aria-hidden': 'true' })])));
 }
 
 /**

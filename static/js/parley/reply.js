@@ -2,6 +2,7 @@
 
 import { dom } from './dom.js';
 import { excerptOf } from './messages.js';
+import { plainText } from './richtext.js';
 import { state } from './state.js';
 
 function render(view) {
@@ -15,7 +16,7 @@ function render(view) {
 
 /** Answer message `msg` of the open room with the next message sent. */
 export function startReply(view, msg) {
-  view.replyTo = { id: msg.id, author: msg.author, excerpt: excerptOf(msg.body, 80) };
+  view.replyTo = { id: msg.id, author: msg.author, excerpt: excerptOf(plainText(msg), 80) };
   render(view);
   dom.composer.focus();
 }

@@ -3,8 +3,13 @@
  * sanitised to an allow-list (API.md, Part 2); that field, and only that one,
  * is parsed as HTML. It is parsed in an inert <template> (nothing loads or
  * runs there) and walked against the same allow-list before it reaches the
- * page, so a server bug cannot become script execution. Without `html` (a
- * Part 1 server, or a message still being sent) the `body` goes in as text.
+ * page, so a server bug cannot become script execution. Chromium checks the
+ * CSP of on* attributes as it parses, even there: should the server ever let
+ * one through, the page reports a CSP violation (the handler never runs and
+ * is removed here), which points at the server's sanitiser.
+ *
+ * Without `html` (a Part 1 server, or a message still being sent) the
+ * `body` goes in as text.
  */
 
 import { linkify } from './ui.js';
@@ -70,6 +75,12 @@ export function htmlFragment(html) {
 /** Whether a message carries server-rendered HTML. */
 export function isRich(msg) {
   return typeof msg.html === 'string' && msg.html.length > 0;
+}
+
+/** The message's text without markup: what its rendered HTML reads as, else its body. */
+export function plainText(msg) {
+  if (!isRich(msg)) return msg.body || '';
+  return htmlFragment(msg.html).textContent || msg.body || '';
 }
 
 /**
