@@ -140,6 +140,7 @@ export function createClient(apiRoot) {
     url: (path, params) => buildUrl(root, path, params),
     get: (path, params, options) => request('GET', buildUrl(root, path, params), options),
     post: (path, body, options) => request('POST', buildUrl(root, path), { ...options, body }),
+    patch: (path, body, options) => request('PATCH', buildUrl(root, path), { ...options, body }),
     del: (path, options) => request('DELETE', buildUrl(root, path), options),
   };
 }

@@ -3,15 +3,24 @@
  * once, carries a client_id, and is retried with the same client_id until
  * the server answers; the answer or the `message` event (whichever comes
  * first) replaces the pending copy.
+ *
+ * The composer's keys go through onComposerKeydown: handlers registered with
+ * addComposerKeyHandler run first (the @-mention autocomplete of mentions.js
+ * plugs in there, to take arrows, Enter, Tab and Esc while its list is open),
+ * then Enter sends, Up in an empty composer edits my last message, and Esc
+ * cancels a reply.
  */
 
 import { newClientId, sleep } from './api.js';
 import { Backoff } from './backoff.js';
 import { dom } from './dom.js';
-import { addToView, appendGrouped, messageNode, redrawMessages, scrollToBottom } from './messages.js';
+import { editLastMine } from './editor.js';
+import { addToView, appendGrouped, messageNode, redrawMessages } from './messages.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { scheduleRead } from './read.js';
+import { cancelReply } from './reply.js';
 import { canSend } from './room.js';
+import { scrollToBottom } from './scroll.js';
 import { api, MAX_CHARS, me, roomPath, state } from './state.js';
 import { el } from './ui.js';
 
@@ -39,7 +48,39 @@ export function submitComposer() {
   dom.composer.value = '';
   updateComposer();
   view.lastTypingSent = 0;
-  sendMessage(view.slug, body);
+  sendMessage(view.slug, body, view.replyTo);
+  cancelReply(view);
+}
+
+const keyHandlers = [];
+
+/**
+ * Register `handler(event, composer)` for the composer's keydown, ahead of the
+ * built-in keys; it returns true when it took the key (and then calls
+ * preventDefault itself). Return a function that removes it.
+ */
+export function addComposerKeyHandler(handler) {
+  keyHandlers.push(handler);
+  return () => {
+    const index = keyHandlers.indexOf(handler);
+    if (index > -1) keyHandlers.splice(index, 1);
+  };
+}
+
+export function onComposerKeydown(event) {
+  for (const handler of keyHandlers) {
+    if (handler(event, dom.composer)) return;
+  }
+  if (event.isComposing || event.keyCode === 229) return; // an input method is composing
+  const plain = !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey;
+  if (event.key === 'Enter' && !event.shiftKey) {
+    event.preventDefault();
+    submitComposer();
+  } else if (event.key === 'ArrowUp' && plain && !dom.composer.value) {
+    if (editLastMine(state.view)) event.preventDefault();
+  } else if (event.key === 'Escape' && cancelReply(state.view)) {
+    event.preventDefault();
+  }
 }
 
 function setPendingStatus(p, text, kind) {
@@ -62,15 +103,16 @@ function setPendingStatus(p, text, kind) {
   }
 }
 
-function sendMessage(slug, body) {
+function sendMessage(slug, body, replyTo = null) {
   const p = {
     clientId: newClientId(),
     room: slug,
     body,
+    replyTo,
     createdAt: new Date().toISOString(),
     el: null,
   };
-  p.el = messageNode({ author: me, body, created_at: p.createdAt }, 'mine pending');
+  p.el = messageNode({ author: me, body, created_at: p.createdAt, reply_to: replyTo }, 'mine pending');
   p.el.dataset.clientId = p.clientId;
   p.el.dataset.authorId = me.id;
   p.el.querySelector('.message-main').append(el('div', { className: 'status', role: 'status' }));
@@ -95,7 +137,9 @@ async function deliver(p) {
   const backoff = new Backoff();
   while (state.pending.get(p.clientId) === p) {
     try {
-      const data = await api.post(roomPath(p.room, '/messages'), { body: p.body, client_id: p.clientId });
+      const payload = { body: p.body, client_id: p.clientId };
+      if (p.replyTo) payload.reply_to = p.replyTo.id;
+      const data = await api.post(roomPath(p.room, '/messages'), payload);
       confirmSent(data.message, p.room);
       return;
     } catch (err) {

@@ -1,8 +1,17 @@
 /*
- * Ask before a form with data-confirm="Question?" is submitted (on the form
- * or on its submit button). Inline onsubmit handlers are ruled out by the
- * Content-Security-Policy, hence this listener.
+ * Asking before something that cannot be undone. confirmAction() is for
+ * scripts (deleting a message); forms ask with data-confirm="Question?" (on
+ * the form or its submit button), since inline onsubmit handlers are ruled
+ * out by the Content-Security-Policy, hence the listener below. The page
+ * loads this module from base.html and main.js imports it by the same URL,
+ * so the listener is registered once.
  */
+
+/** Ask `question`; resolve true when the user agrees. One place to swap in a styled dialog. */
+export function confirmAction(question) {
+  return Promise.resolve(window.confirm(question));
+}
+
 document.addEventListener('submit', (event) => {
   const form = event.target;
   const submitter = event.submitter;

@@ -4,13 +4,19 @@
  */
 
 import { confirmSent } from './composer.js';
-import { applyMessage, applyPresence, applyReceipt, applyRoomEvent } from './events.js';
+import { cancelEdit } from './editor.js';
+import {
+  applyMessage, applyMessageDeleted, applyMessageUpdated, applyPresence, applyReaction, applyReceipt, applyRoomEvent,
+} from './events.js';
 import { renderMembers } from './members.js';
-import { isAtBottom, showLiveMessage, updateSeenBy } from './messages.js';
+import { removeMessageFromView, showLiveMessage, updateMessageInView, updateSeenBy } from './messages.js';
 import { notify } from './notifications.js';
+import { cancelReply } from './reply.js';
 import { forgetRoom, refreshDetail, renderComposerState, renderHeader } from './room.js';
-import { refreshRooms, renderSidebar, updateUnread } from './sidebar.js';
-import { me, state, storeRooms } from './state.js';
+import { refreshRooms } from './roomlist.js';
+import { isAtBottom } from './scroll.js';
+import { renderSidebar, updateUnread } from './sidebar.js';
+import { me, rememberPeople, state, storeRooms } from './state.js';
 import { clearTyping, onTypingEvent } from './typing.js';
 
 function onMessageEvent(event) {
@@ -39,6 +45,50 @@ function onMessageEvent(event) {
   if (result.counted) updateUnread(result.slug);
   if (result.notify) notify(room, msg, Boolean(view && view.slug === result.slug));
   if (result.resort) renderSidebar();
+}
+
+/** The open room's copy of message `id`, if it holds it (message ids are unique across rooms). */
+function heldMessage(id) {
+  const view = state.view;
+  return (view && view.messages.get(id)) || null;
+}
+
+/** Store what a pure handler returned about the rooms, and redraw the badges that moved. */
+function storeCounts(result) {
+  if (result.rooms !== state.rooms) {
+    storeRooms(result.rooms);
+    if (result.slug) updateUnread(result.slug);
+  }
+  if (result.refreshRooms) refreshRooms(); // the server's counts settle what the client cannot tell
+}
+
+function onMessageUpdatedEvent(event) {
+  if (!event.message) return;
+  rememberPeople([event.message.author]);
+  const result = applyMessageUpdated({
+    meId: me.id, rooms: state.rooms, lastRead: state.lastRead, known: heldMessage,
+  }, event);
+  storeCounts(result);
+  const view = state.view;
+  if (view && view.slug === result.slug) updateMessageInView(view, result.msg);
+}
+
+function onMessageDeletedEvent(event) {
+  const result = applyMessageDeleted({
+    meId: me.id, rooms: state.rooms, lastRead: state.lastRead, known: heldMessage,
+  }, event);
+  storeCounts(result);
+  const view = state.view;
+  if (!view) return;
+  if (view.editing && view.editing.id === result.id) cancelEdit(view);
+  if (view.replyTo && view.replyTo.id === result.id) cancelReply(view);
+  removeMessageFromView(view, result.id);
+}
+
+function onReactionEvent(event) {
+  rememberPeople([event.user]);
+  const result = applyReaction({ known: heldMessage }, event);
+  if (result.msg && state.view) updateMessageInView(state.view, result.msg);
 }
 
 function onPresenceEvent(event) {
@@ -95,6 +145,9 @@ function onRoomEvent(event) {
 
 const EVENT_HANDLERS = {
   message: onMessageEvent,
+  message_updated: onMessageUpdatedEvent,
+  message_deleted: onMessageDeletedEvent,
+  reaction: onReactionEvent,
   typing: onTypingEvent,
   presence: onPresenceEvent,
   receipt: onReceiptEvent,

@@ -7,7 +7,10 @@
  * changes what it is given; it returns the rooms (or room) to store.
  */
 
-import { countMessage, isSeen, readElsewhere, advanceLastRead } from './unread.js';
+import { reactToMessage } from './reactions.js';
+import {
+  advanceLastRead, countMessage, hasUnread, isSeen, isUnread, mentionsMe, readElsewhere, recountMention, uncountMessage,
+} from './unread.js';
 
 /**
  * A `message` event. `view` describes the open room: {slug, known(id),
@@ -38,7 +41,7 @@ export function applyMessage({ meId, rooms, view = null, pending = () => false }
   let notify = false;
   if (room && !mine && !duplicate) {
     const seen = isSeen({ inView, atBottom: view && view.atBottom, visible: view && view.visible });
-    const after = countMessage(room, { mine, seen });
+    const after = countMessage(room, { mine, seen, mentioned: mentionsMe(msg, meId) });
     counted = after !== room;
     room = after;
     notify = true;
@@ -57,6 +60,78 @@ export function applyMessage({ meId, rooms, view = null, pending = () => false }
     notify,
     resort: Boolean(room && room.kind === 'dm'), // DMs are ordered by recency
   };
+}
+
+/** Rooms with `room` stored under `slug` (a new Map; the input is left alone). */
+function withRoom(rooms, slug, room) {
+  const next = new Map(rooms);
+  next.set(slug, room);
+  return next;
+}
+
+/**
+ * A `message_updated` event (an edit, or any change the server sends whole).
+ * `known(id)` returns the copy the client holds, or null; `lastRead` is the
+ * Map slug -> newest id I read. Return {slug, msg, rooms, refreshRooms}: the
+ * message to put in place of the old one, and the rooms, whose mention_count
+ * moves when an edit of an unread message adds or removes a mention of me.
+ * refreshRooms asks the server when the client cannot tell.
+ */
+export function applyMessageUpdated({ meId, rooms, lastRead = new Map(), known = () => null }, event) {
+  const msg = event.message;
+  const slug = event.room || msg.room;
+  const result = { slug, msg, rooms, refreshRooms: false };
+  const room = rooms.get(slug);
+  if (!room) return result;
+  const previous = known(msg.id);
+  const after = mentionsMe(msg, meId);
+  const unread = isUnread({ id: msg.id, mine: msg.author && msg.author.id === meId, lastRead: lastRead.get(slug) });
+  if (unread === false) return result;
+  if (!previous) {
+    // Whether it mentioned me before is unknown: only the server can say, and only if it matters.
+    return { ...result, refreshRooms: after || Boolean(room.mention_count) };
+  }
+  const delta = Number(after) - Number(mentionsMe(previous, meId));
+  if (!delta) return result;
+  if (unread === null) return { ...result, refreshRooms: true };
+  return { ...result, rooms: withRoom(rooms, slug, recountMention(room, delta)) };
+}
+
+/**
+ * A `message_deleted` event. Return {id, slug, rooms, refreshRooms}: a
+ * deleted message that was unread lowers its room's unread count (and the
+ * mention count, if it mentioned me). When the client does not hold the
+ * message or does not know what I read, it asks the server (refreshRooms),
+ * but only if some count could be wrong.
+ */
+export function applyMessageDeleted({ meId, rooms, lastRead = new Map(), known = () => null }, event) {
+  const id = event.message_id;
+  const previous = known(id);
+  const slug = event.room || (previous && previous.room) || null;
+  const result = { id, slug, rooms, refreshRooms: false };
+  if (!slug) return { ...result, refreshRooms: [...rooms.values()].some(hasUnread) };
+  const room = rooms.get(slug);
+  if (!room) return result;
+  const wasLast = room.last_message_id === id; // the server knows the new last one
+  if (!hasUnread(room)) return { ...result, refreshRooms: wasLast };
+  if (!previous) return { ...result, refreshRooms: true };
+  const unread = isUnread({ id, mine: previous.author && previous.author.id === meId, lastRead: lastRead.get(slug) });
+  if (unread === null) return { ...result, refreshRooms: true };
+  if (!unread) return { ...result, refreshRooms: wasLast };
+  const after = uncountMessage(room, { mentioned: mentionsMe(previous, meId) });
+  return { ...result, rooms: withRoom(rooms, slug, after), refreshRooms: wasLast };
+}
+
+/**
+ * A `reaction` event. Return {id, msg}: the message with the change applied,
+ * or msg null when the client does not hold it (nothing to redraw).
+ */
+export function applyReaction({ known = () => null }, event) {
+  const id = event.message_id;
+  const previous = known(id);
+  if (!previous || !event.user) return { id, msg: null };
+  const msg = reactToMessage(previous, { emoji: event.emoji, userId: event.user.id, action: event.action });
+  return { id, msg: msg === previous ? null : msg };
 }
 
 /**

@@ -3,22 +3,27 @@
  * controls to the modules that handle them, then start the long poll.
  */
 
-import { submitComposer, updateComposer } from './composer.js';
+import { bindMessageActions } from './actions.js';
+import { onComposerKeydown, submitComposer, updateComposer } from './composer.js';
 import { dom } from './dom.js';
-import { invite, renderMembers, searchInvitees } from './members.js';
-import { isAtBottom, loadOlder, scrollToBottom } from './messages.js';
+import { invite, searchInvitees } from './invite.js';
+import { renderMembers } from './members.js';
+import { loadOlder, revealMessage } from './messages.js';
 import { setUpNotifications } from './notifications.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
 import { scheduleRead } from './read.js';
-import { leaveRoom, newView, openRoom } from './room.js';
-import { messageIdFromSearch, slugFromPath } from './rooms.js';
+import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
+import { cancelReply } from './reply.js';
+import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
+import { isAtBottom, scrollToBottom } from './scroll.js';
 import { hideSearch, onSearchResultClick, runSearch } from './search.js';
-import { closePanels, onSidebarClick, togglePanel } from './sidebar.js';
+import { closePanels, togglePanel } from './sidebar.js';
 import { config, state } from './state.js';
 import { sendTyping } from './typing.js';
 import { debounce } from './ui.js';
 
-const messageIdFromUrl = () => messageIdFromSearch(window.location.search);
+// ?message=<id> comes from search results, #message-<id> from "Copy link".
+const messageIdFromUrl = () => messageIdFromSearch(window.location.search) || messageIdFromHash(window.location.hash);
 
 function bindEvents() {
   dom.roomList.addEventListener('click', onSidebarClick);
@@ -33,12 +38,12 @@ function bindEvents() {
     if (event.key === 'Escape') closePanels();
   });
 
-  dom.composer.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
-      event.preventDefault();
-      submitComposer();
-    }
+  dom.composer.addEventListener('keydown', onComposerKeydown);
+  dom.replyCancel.addEventListener('click', () => {
+    cancelReply();
+    dom.composer.focus();
   });
+  bindMessageActions();
   dom.composer.addEventListener('input', () => {
     updateComposer();
     sendTyping();
@@ -102,6 +107,12 @@ function bindEvents() {
   window.addEventListener('popstate', (event) => {
     const slug = (event.state && event.state.room) || slugFromPath(config.roomUrl, window.location.pathname);
     if (slug) openRoom(slug, { focusId: messageIdFromUrl() });
+  });
+  window.addEventListener('hashchange', () => {
+    // A message link into the open room: show that message (paging back to it if needed).
+    const id = messageIdFromHash(window.location.hash);
+    const view = state.view;
+    if (id && view && view.historyLoaded) revealMessage(view, id);
   });
   window.addEventListener('focus', scheduleRead);
 

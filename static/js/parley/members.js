@@ -1,10 +1,8 @@
-/* The members panel: who is in the open room and online, and inviting someone to a private room. */
+/* The members panel: who is in the open room and online (inviting someone is invite.js's). */
 
 import { dom } from './dom.js';
-import { handleAuthError, toast } from './notices.js';
-import { refreshDetail } from './room.js';
-import { api, me, roomPath, state } from './state.js';
-import { debounce, el, lastSeen, presenceDot } from './ui.js';
+import { me, state } from './state.js';
+import { el, lastSeen, presenceDot } from './ui.js';
 
 function memberItem(member) {
   const live = state.presence.get(member.id) || {};
@@ -28,42 +26,4 @@ export function renderMembers(view) {
   dom.memberCount.textContent = `(${members.length})`;
   const room = view.room;
   dom.inviteForm.hidden = !(room && room.kind === 'room' && room.is_private && room.is_member);
-}
-
-export const searchInvitees = debounce(async () => {
-  const view = state.view;
-  const q = dom.inviteSearch.value.trim();
-  if (!view || !q) {
-    dom.inviteResults.replaceChildren();
-    return;
-  }
-  try {
-    const data = await api.get('users', { q });
-    if (state.view !== view || dom.inviteSearch.value.trim() !== q) return;
-    const users = (data.users || []).filter((u) => !view.members.has(u.id)).slice(0, 8);
-    dom.inviteResults.replaceChildren(...(users.length
-      ? users.map((u) => el('li', {}, [
-        el('button', { type: 'button', className: 'invite-choice', dataset: { userId: u.id } }, [
-          presenceDot(u.presence),
-          el('span', { text: u.display_name }),
-        ]),
-      ]))
-      : [el('li', { className: 'empty', text: 'Nobody else matches.' })]));
-  } catch (err) {
-    if (!handleAuthError(err)) dom.inviteResults.replaceChildren(el('li', { className: 'empty', text: err.message }));
-  }
-}, 250);
-
-export async function invite(userId, name) {
-  const view = state.view;
-  if (!view) return;
-  try {
-    await api.post(roomPath(view.slug, '/invite'), { user_id: userId });
-    dom.inviteSearch.value = '';
-    dom.inviteResults.replaceChildren();
-    toast(`${name} was added to the room.`);
-    refreshDetail();
-  } catch (err) {
-    if (!handleAuthError(err)) toast(err.message);
-  }
 }

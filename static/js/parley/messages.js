@@ -1,30 +1,26 @@
 /*
  * The open room's message list: drawing it, following live messages,
- * paging back, jumping to a message, and "Seen by" in a DM. Which messages
- * there are is timeline.js's business; this module only shows them.
+ * paging back, jumping to a message, updating or removing one in place, and
+ * "Seen by" in a DM. Which messages there are is timeline.js's business;
+ * this module only shows them. What the buttons of a message do is
+ * actions.js's: here they are only drawn, with data-action attributes.
  */
 
 import { sleep } from './api.js';
 import { dom } from './dom.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
+import { reactionChips } from './reactions.js';
 import { scheduleRead } from './read.js';
-import { api, me, roomPath, state } from './state.js';
-import { addMessages, continues, inOrder } from './timeline.js';
-import { avatar, clock, dayKey, dayLabel, el, linkify } from './ui.js';
+import { isRich, messageText } from './richtext.js';
+import { isAtBottom, scrollToBottom } from './scroll.js';
+import { api, me, nameOf, rememberPeople, roomPath, state } from './state.js';
+import { addMessages, continues, inOrder, removeMessage, replaceMessage } from './timeline.js';
+import { avatar, clock, dayKey, dayLabel, el, truncate } from './ui.js';
+import { mentionsMe } from './unread.js';
 
 const HISTORY_PAGE = 50;
 const REVEAL_PAGE = 200; // bigger pages when paging back to a search result
-const AT_BOTTOM_PX = 48;
-
-export function isAtBottom() {
-  const box = dom.messages;
-  return box.scrollHeight - box.scrollTop - box.clientHeight < AT_BOTTOM_PX;
-}
-
-export function scrollToBottom() {
-  dom.messages.scrollTop = dom.messages.scrollHeight;
-  dom.jumpNewest.hidden = true;
-}
+const EXCERPT_CHARS = 120;
 
 /** Record messages in the view; false if they were all there already. */
 export function addToView(view, messages) {
@@ -33,7 +29,101 @@ export function addToView(view, messages) {
   return added.length > 0;
 }
 
-export function messageNode({ author, body, created_at: createdAt }, className) {
+/** A message's text on one line, cut short: for reply quotes and the composer's "Replying to". */
+export function excerptOf(text, max = EXCERPT_CHARS) {
+  return truncate(String(text || '').replace(/\s+/g, ' ').trim(), max);
+}
+
+/** The quote above a reply: who and what it answers (a button that jumps there), or "message deleted". */
+function replyQuote(replyTo) {
+  if (!replyTo) return null;
+  if (replyTo.deleted || !replyTo.author) {
+    return el('div', { className: 'reply-quote deleted' }, [
+      el('span', { className: 'reply-icon', text: '↩', 'aria-hidden': 'true' }),
+      el('span', { className: 'reply-excerpt', text: 'message deleted' }),
+    ]);
+  }
+  return el('button', {
+    type: 'button',
+    className: 'reply-quote',
+    dataset: { action: 'jump-reply', replyId: replyTo.id },
+    title: 'Show the message this replies to',
+  }, [
+    el('span', { className: 'reply-icon', text: '↩', 'aria-hidden': 'true' }),
+    el('span', { className: 'reply-author', text: replyTo.author.display_name }),
+    el('span', { className: 'reply-excerpt', text: replyTo.excerpt || '' }),
+  ]);
+}
+
+function editedMarker(editedAt) {
+  if (!editedAt) return null;
+  const when = new Date(editedAt);
+  return el('span', { className: 'edited', title: `Edited ${when.toLocaleString()}`, text: '(edited)' });
+}
+
+/** The reaction chips: "👍 3", mine pressed, who reacted in the tooltip; click toggles (actions.js). */
+export function reactionRow(msg, { canReact = true } = {}) {
+  const chips = reactionChips(msg.reactions, { meId: me.id, nameOf });
+  if (!chips.length) return null;
+  return el('div', { className: 'reactions' }, [
+    ...chips.map((chip) => el('button', {
+      type: 'button',
+      className: `reaction${chip.mine ? ' mine' : ''}`,
+      dataset: { action: 'toggle-reaction', emoji: chip.emoji },
+      'aria-pressed': String(chip.mine),
+      'aria-label': `${chip.label} (${chip.count})`,
+      title: chip.label,
+      disabled: !canReact,
+    }, [
+      el('span', { className: 'reaction-emoji', text: chip.emoji, 'aria-hidden': 'true' }),
+      el('span', { className: 'reaction-count', text: String(chip.count), 'aria-hidden': 'true' }),
+    ])),
+    canReact ? el('button', {
+      type: 'button', className: 'reaction add', dataset: { action: 'react' }, 'aria-label': 'Add a reaction', title: 'Add a reaction',
+    }, [el('span', { className: 'reaction-emoji', text: '+', 'aria-hidden': 'true' })]) : null,
+  ]);
+}
+
+// The icons are CSS masks of static/img/icons/<action>.svg (no emoji font needed, no inline SVG).
+const ACTION_LABELS = {
+  reply: 'Reply',
+  react: 'Add a reaction',
+  edit: 'Edit',
+  delete: 'Delete',
+  'copy-link': 'Copy link to this message',
+};
+
+/**
+ * The action bar, shown on hover, on keyboard focus and on tap (CSS). Its
+ * buttons stay out of the tab order until their message has the focus
+ * (actions.js), so Tab walks message by message.
+ */
+function actionBar(msg, view) {
+  const member = !(view.room && view.room.is_member === false);
+  const mine = msg.author.id === me.id;
+  const shown = [
+    member && 'reply',
+    member && 'react',
+    member && mine && 'edit',
+    (mine || me.is_staff) && 'delete', // the server decides in the end (403 otherwise)
+    'copy-link',
+  ].filter(Boolean);
+  return el('div', { className: 'message-actions', role: 'toolbar', 'aria-label': 'Message actions' }, shown.map((action) => el('button', {
+    type: 'button',
+    className: `message-action ${action}`,
+    dataset: { action },
+    'aria-label': ACTION_LABELS[action],
+    title: ACTION_LABELS[action],
+    tabindex: '-1',
+  }, [el('span', { className: 'action-icon', 'aria-hidden': 'true' })])));
+}
+
+/**
+ * A message's element. Pending copies (composer.js) have no id and no
+ * actions; `view` is given for confirmed messages only.
+ */
+export function messageNode(msg, className, view = null) {
+  const { author, created_at: createdAt } = msg;
   const when = new Date(createdAt);
   return el('li', { className: `message ${className}`.trim() }, [
     avatar(author.display_name, author.id),
@@ -42,21 +132,82 @@ export function messageNode({ author, body, created_at: createdAt }, className) 
         el('span', { className: 'author', text: author.display_name }),
         el('time', { className: 'time', datetime: createdAt, title: when.toLocaleString(), text: clock(when) }),
       ]),
-      el('div', { className: 'body' }, [linkify(body)]),
+      replyQuote(msg.reply_to),
+      el('div', { className: `body${isRich(msg) ? ' rich' : ''}` }, [messageText(msg, me.id)]),
+      editedMarker(msg.edited_at),
+      reactionRow(msg, { canReact: Boolean(view) && !(view.room && view.room.is_member === false) }),
     ]),
+    view ? actionBar(msg, view) : null,
   ]);
 }
 
 function messageElement(view, msg) {
   let li = view.elements.get(msg.id);
   if (!li) {
-    li = messageNode(msg, msg.author.id === me.id ? 'mine' : '');
+    rememberPeople([msg.author, msg.reply_to && msg.reply_to.author]);
+    const classes = [msg.author.id === me.id ? 'mine' : '', mentionsMe(msg, me.id) ? 'mentions-me' : ''];
+    li = messageNode(msg, classes.join(' '), view);
     li.dataset.id = msg.id;
     li.dataset.clientId = msg.client_id || '';
     li.dataset.authorId = msg.author.id;
+    li.tabIndex = 0;
     view.elements.set(msg.id, li);
   }
   return li;
+}
+
+/** Draw message `id` again in place (it was edited or reacted to), keeping its place and focus. */
+export function rerenderMessage(view, id) {
+  const old = view.elements.get(id);
+  const msg = view.messages.get(id);
+  view.elements.delete(id);
+  if (!msg || !old || state.view !== view) return;
+  const li = messageElement(view, msg);
+  for (const kept of ['continued', 'highlight', 'show-actions']) li.classList.toggle(kept, old.classList.contains(kept));
+  const active = old.contains(document.activeElement) ? document.activeElement : null;
+  if (!old.isConnected) return;
+  old.replaceWith(li);
+  if (active) {
+    // The same control in the new copy: a reaction chip just toggled, a bar button, or the message itself.
+    const { action, emoji } = active.dataset || {};
+    const selector = action ? `[data-action="${CSS.escape(action)}"]${emoji ? `[data-emoji="${CSS.escape(emoji)}"]` : ''}` : null;
+    const again = (selector && li.querySelector(selector)) || li;
+    again.focus({ preventScroll: true });
+  }
+  updateSeenBy(view);
+}
+
+/**
+ * Put an updated message (edit, reaction, message_updated) in place of the
+ * one shown. Not while it is being edited here: editor.js draws it when the
+ * edit ends. Return false when the open room does not hold it.
+ */
+export function updateMessageInView(view, msg) {
+  const { timeline, replaced } = replaceMessage(view, msg);
+  if (!replaced) return false;
+  Object.assign(view, timeline);
+  if (view.editing && view.editing.id === msg.id) return true;
+  rerenderMessage(view, msg.id);
+  return true;
+}
+
+/** Take a deleted message out of the open room; the replies quoting it now say "message deleted". */
+export function removeMessageFromView(view, id) {
+  const { timeline, removed, replies } = removeMessage(view, id);
+  if (!removed) return false;
+  const old = view.elements.get(id);
+  const hadFocus = Boolean(old && old.contains(document.activeElement));
+  Object.assign(view, timeline);
+  view.elements.delete(id);
+  for (const reply of replies) view.elements.delete(reply); // drawn again with the new quote
+  if (state.view !== view) return true;
+  const follow = isAtBottom();
+  const top = dom.messages.scrollTop;
+  redrawMessages(view);
+  if (follow) scrollToBottom();
+  else dom.messages.scrollTop = top;
+  if (hadFocus) dom.messages.focus({ preventScroll: true });
+  return true;
 }
 
 export function daySeparator(iso) {

@@ -15,7 +15,7 @@ import { dom } from './dom.js';
 import { logUnexpected } from './notices.js';
 import { scheduleRead } from './read.js';
 import { openFirstRoom, openRoom } from './room.js';
-import { loadRooms } from './sidebar.js';
+import { loadRooms } from './roomlist.js';
 import { api, state } from './state.js';
 
 const POLL_CLIENT_TIMEOUT_MS = (POLL_TIMEOUT_S + 35) * 1000; // the server may add jitter; proxies cut at 60 s

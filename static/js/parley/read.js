@@ -1,11 +1,11 @@
 /* Read receipts: tell the server what the reader has seen, and clear the open room's badge. */
 
-import { isAtBottom } from './messages.js';
 import { handleAuthError } from './notices.js';
+import { isAtBottom } from './scroll.js';
 import { updateUnread } from './sidebar.js';
 import { api, roomPath, state, storeRooms } from './state.js';
 import { debounce } from './ui.js';
-import { markRoomRead, readReport } from './unread.js';
+import { hasUnread, markRoomRead, readReport } from './unread.js';
 
 const READ_DEBOUNCE_MS = 400;
 
@@ -17,7 +17,7 @@ export function markRead() {
   if (!view || !view.historyLoaded || !view.room || view.room.is_member === false) return;
   if (document.visibilityState !== 'visible' || !isAtBottom()) return;
   const room = state.rooms.get(view.slug);
-  if (room && room.unread_count) {
+  if (hasUnread(room)) {
     storeRooms(new Map([[view.slug, markRoomRead(room)]]));
     updateUnread(view.slug);
   }

@@ -7,13 +7,14 @@ import { sleep } from './api.js';
 import { Backoff } from './backoff.js';
 import { dom } from './dom.js';
 import { renderMembers } from './members.js';
-import { addToView, fillViewport, redrawMessages, revealMessage, scrollToBottom, updateSeenBy } from './messages.js';
+import { addToView, fillViewport, redrawMessages, revealMessage, updateSeenBy } from './messages.js';
 import { handleAuthError, logUnexpected, setNotice, toast } from './notices.js';
 import { markRead } from './read.js';
+import { renderReply } from './reply.js';
 import { firstRoom, retentionText } from './rooms.js';
-import { renderSearchActive } from './search.js';
-import { renderSidebar, roomHref, titleOf } from './sidebar.js';
-import { api, me, roomPath, state } from './state.js';
+import { scrollToBottom } from './scroll.js';
+import { closePanels, renderSearchActive, renderSidebar, roomHref, titleOf } from './sidebar.js';
+import { api, me, rememberPeople, roomPath, state } from './state.js';
 import { emptyTimeline } from './timeline.js';
 import { debounce, el } from './ui.js';
 
@@ -31,6 +32,8 @@ export function newView(slug) {
     loadingOlder: false,
     typing: new Map(), // user id -> {name, timer}
     lastTypingSent: 0,
+    replyTo: null, // {id, author, excerpt}: the message the next send answers
+    editing: null, // the inline editor (editor.js), if a message is being edited
   };
 }
 
@@ -58,6 +61,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   setNotice(null);
   renderHeader(view);
   renderComposerState(view);
+  renderReply();
   renderSidebar();
   renderSearchActive();
   return loadView(view, focusId, new Backoff());
@@ -98,6 +102,7 @@ async function loadView(view, focusId, backoff) {
 
 function applyRoomDetail(view, { room, members }) {
   view.members = new Map();
+  rememberPeople(members || []);
   for (const member of members || []) {
     const live = state.presence.get(member.id);
     view.members.set(member.id, live ? { ...member, ...live } : member);
@@ -220,6 +225,16 @@ export function openFirstRoom({ exclude = null } = {}) {
     el('a', { className: 'button small', href: dom.app.dataset.roomsUrl, text: 'Browse rooms' }));
   renderComposerState(null, false);
   renderSidebar();
+}
+
+/** A click in the room or DM list opens that room here (modified clicks open a new tab as usual). */
+export function onSidebarClick(event) {
+  const link = event.target.closest('a.room-link');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  const slug = link.closest('[data-slug]').dataset.slug;
+  if (slug !== state.current || !state.view) openRoom(slug, { push: true });
+  closePanels();
 }
 
 // ---- An invitation from a stranger ------------------------------------------

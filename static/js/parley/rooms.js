@@ -66,3 +66,15 @@ export function messageIdFromSearch(search) {
   const value = Number(new URLSearchParams(search).get('message'));
   return Number.isInteger(value) && value > 0 ? value : null;
 }
+
+/** The id of a "#message-<id>" fragment (a copied message link), or null. */
+export function messageIdFromHash(hash) {
+  const match = /^#message-(\d+)$/.exec(hash || '');
+  const value = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(value) && value > 0 ? value : null;
+}
+
+/** A message's link, as "Copy link" gives it: the room's page with "#message-<id>". */
+export function messageLink(template, slug, messageId) {
+  return `${roomUrl(template, slug)}#message-${messageId}`;
+}

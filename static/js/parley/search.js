@@ -4,7 +4,7 @@ import { dom } from './dom.js';
 import { revealMessage } from './messages.js';
 import { handleAuthError } from './notices.js';
 import { openRoom } from './room.js';
-import { closePanels, roomHref, titleOf } from './sidebar.js';
+import { closePanels, renderSearchActive, roomHref, titleOf } from './sidebar.js';
 import { api, state } from './state.js';
 import { el, highlight, searchTerms, shortDateTime, snippet } from './ui.js';
 
@@ -60,14 +60,6 @@ function renderSearchResults(q, messages) {
     ]);
   }));
   renderSearchActive();
-}
-
-/** Mark the hits that are in the open room. */
-export function renderSearchActive() {
-  const view = state.view;
-  for (const item of dom.searchList.querySelectorAll('.search-result')) {
-    item.classList.toggle('active', Boolean(view) && item.dataset.room === view.slug);
-  }
 }
 
 export function onSearchResultClick(event) {

@@ -1,13 +1,14 @@
-/* The sidebar: the room and DM lists with their unread badges, the page title, and the slide-in panels. */
+/*
+ * The sidebar: the room and DM lists with their unread and mention badges, the
+ * page title, the search hits' marks and the slide-in panels. It only draws;
+ * loading the rooms is roomlist.js's, opening one is room.js's.
+ */
 
 import { dom } from './dom.js';
-import { handleAuthError, logUnexpected } from './notices.js';
-import { scheduleRead } from './read.js';
-import { openRoom } from './room.js';
 import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
-import { api, config, me, state } from './state.js';
-import { avatar, debounce, el } from './ui.js';
-import { badgeText, pageTitle, totalUnread } from './unread.js';
+import { config, me, state } from './state.js';
+import { avatar, el } from './ui.js';
+import { badgeText, mentionBadgeText, pageTitle, totalUnread } from './unread.js';
 
 /** The open page's name for a room (a DM is called by the other person's name). */
 export const titleOf = (room) => roomTitle(room, me.id);
@@ -19,6 +20,18 @@ function unreadBadge(count) {
     text: badgeText(count),
     hidden: !count,
     'aria-label': `${count || 0} unread`,
+  });
+}
+
+/** The "@" badge: unread messages that mention me, apart from the unread count. */
+function mentionBadge(count) {
+  const label = `${count || 0} unread mention${count === 1 ? '' : 's'}`;
+  return el('span', {
+    className: 'mention-badge',
+    text: mentionBadgeText(count),
+    hidden: !count,
+    title: label,
+    'aria-label': label,
   });
 }
 
@@ -35,6 +48,7 @@ function roomItem(room) {
       icon,
       el('span', { className: 'room-name', text: titleOf(room) }),
       room.is_private && room.kind !== 'dm' ? el('span', { className: 'visually-hidden', text: ' (private)' }) : null,
+      mentionBadge(room.mention_count),
       unreadBadge(room.unread_count),
     ]),
   ]);
@@ -49,13 +63,17 @@ export function renderSidebar() {
   updateTitle();
 }
 
-/** Update one room's badge in place (cheaper than redrawing the sidebar). */
+/** Update one room's badges in place (cheaper than redrawing the sidebar). */
 export function updateUnread(slug) {
   const room = state.rooms.get(slug);
   const count = room ? room.unread_count || 0 : 0;
   const selector = `[data-slug="${CSS.escape(slug)}"] .unread`;
   for (const badge of document.querySelectorAll(`#room-list ${selector}, #dm-list ${selector}`)) {
     badge.replaceWith(unreadBadge(count));
+  }
+  const mentions = `[data-slug="${CSS.escape(slug)}"] .mention-badge`;
+  for (const badge of document.querySelectorAll(`#room-list ${mentions}, #dm-list ${mentions}`)) {
+    badge.replaceWith(mentionBadge(room ? room.mention_count || 0 : 0));
   }
   updateTitle();
 }
@@ -64,29 +82,12 @@ function updateTitle() {
   document.title = pageTitle(totalUnread(state.rooms.values()));
 }
 
-export async function loadRooms(signal) {
-  const data = await api.get('rooms', null, { signal });
-  const rooms = new Map();
-  for (const room of data.rooms || []) rooms.set(room.slug, room);
-  // A room opened by URL but not listed (should not happen) keeps its header data.
+/** Mark the search hits that are in the open room. */
+export function renderSearchActive() {
   const view = state.view;
-  if (view && view.room && !rooms.has(view.slug)) rooms.set(view.slug, view.room);
-  state.rooms = rooms;
-  renderSidebar();
-  scheduleRead(); // the open room, if read, should not show the server's older count
-}
-
-export const refreshRooms = debounce(() => {
-  loadRooms().catch((err) => { handleAuthError(err); logUnexpected(err); });
-}, 400);
-
-export function onSidebarClick(event) {
-  const link = event.target.closest('a.room-link');
-  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
-  event.preventDefault();
-  const slug = link.closest('[data-slug]').dataset.slug;
-  if (slug !== state.current || !state.view) openRoom(slug, { push: true });
-  closePanels();
+  for (const item of dom.searchList.querySelectorAll('.search-result')) {
+    item.classList.toggle('active', Boolean(view) && item.dataset.room === view.slug);
+  }
 }
 
 export function togglePanel(name, open) {

@@ -18,6 +18,7 @@ export const state = {
   pending: new Map(), // client_id -> a message not yet confirmed
   lastRead: new Map(), // slug -> newest message id marked read
   presence: new Map(), // user id -> {presence, last_seen}, from events
+  people: new Map(), // user id -> display name, from every user object seen (for reaction tooltips)
   wake: new AbortController(), // aborted (and replaced) to cut waits short
   pollAbort: null,
   sendQueue: Promise.resolve(),
@@ -32,6 +33,19 @@ export function storeRooms(rooms) {
     if (old) Object.assign(old, room);
     else state.rooms.set(slug, room);
   }
+}
+
+/** Remember the display names of `users` ({id, display_name}; nulls skipped). */
+export function rememberPeople(users) {
+  for (const user of users) {
+    if (user && user.id !== undefined && user.display_name) state.people.set(user.id, user.display_name);
+  }
+}
+
+/** A user's display name, if the page has seen it; null otherwise. */
+export function nameOf(userId) {
+  const member = state.view && state.view.members.get(userId);
+  return (member && member.display_name) || state.people.get(userId) || null;
 }
 
 export const roomPath = (slug, rest = '') => `rooms/${encodeURIComponent(slug)}${rest}`;

@@ -27,6 +27,42 @@ export function addMessages({ messages, minId, maxId }, incoming) {
   return { timeline: { messages: added.length ? next : messages, minId, maxId }, added };
 }
 
+/**
+ * Return the timeline with `msg` (an edited or reacted-to message) in place of
+ * the copy it holds; a message it does not hold is not added (it lies outside
+ * the loaded history).
+ */
+export function replaceMessage(timeline, msg) {
+  if (!timeline.messages.has(msg.id)) return { timeline, replaced: false };
+  const next = new Map(timeline.messages);
+  next.set(msg.id, msg);
+  return { timeline: { ...timeline, messages: next }, replaced: true };
+}
+
+/**
+ * Return the timeline without message `id`, and the ids of the messages whose
+ * reply quote now reads "message deleted". `minId` stays: it is where paging
+ * back continues from. `maxId` is the newest message left.
+ */
+export function removeMessage(timeline, id) {
+  const { messages, minId } = timeline;
+  const replies = [];
+  if (!messages.has(id)) return { timeline, removed: false, replies };
+  const next = new Map();
+  let maxId = null;
+  for (const [key, msg] of messages) {
+    if (key === id) continue;
+    let kept = msg;
+    if (msg.reply_to && msg.reply_to.id === id && !msg.reply_to.deleted) {
+      kept = { ...msg, reply_to: { id, deleted: true } };
+      replies.push(key);
+    }
+    next.set(key, kept);
+    if (maxId === null || key > maxId) maxId = key;
+  }
+  return { timeline: { messages: next, minId, maxId }, removed: true, replies };
+}
+
 /** The messages oldest first. */
 export function inOrder({ messages }) {
   return [...messages.keys()].sort((a, b) => a - b).map((id) => messages.get(id));

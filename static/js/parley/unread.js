@@ -4,7 +4,25 @@
  * nobody saw counts, reading the open room (or reading it in another tab,
  * told by a receipt) clears it. `lastRead` (slug -> newest id marked read)
  * makes sure each read is reported to the server once.
+ *
+ * `mention_count` (Part 2) counts the unread messages that mention me; it
+ * moves with `unread_count` and is absent (read as 0) on older servers.
  */
+
+/** Whether a message mentions me (`mentions` is a list of user ids; absent on older servers). */
+export function mentionsMe(msg, meId) {
+  return Boolean(msg) && Array.isArray(msg.mentions) && msg.mentions.includes(meId);
+}
+
+/**
+ * Whether message `id` is unread for me: never when it is mine, else whether
+ * it is newer than `lastRead` (the newest id I read); null when that is unknown.
+ */
+export function isUnread({ id, mine, lastRead }) {
+  if (mine) return false;
+  if (lastRead === undefined || lastRead === null) return null;
+  return id > lastRead;
+}
 
 /** Whether the reader saw a message as it arrived. */
 export function isSeen({ inView, atBottom, visible }) {
@@ -12,19 +30,40 @@ export function isSeen({ inView, atBottom, visible }) {
 }
 
 /** The room after a message arrived in it. */
-export function countMessage(room, { mine, seen }) {
+export function countMessage(room, { mine, seen, mentioned = false }) {
   if (mine || seen) return room;
-  return { ...room, unread_count: (room.unread_count || 0) + 1 };
+  const next = { ...room, unread_count: (room.unread_count || 0) + 1 };
+  if (mentioned) next.mention_count = (room.mention_count || 0) + 1;
+  return next;
+}
+
+/** The room after an unread message went away (deleted); counts never go below 0. */
+export function uncountMessage(room, { mentioned = false } = {}) {
+  const next = { ...room, unread_count: Math.max(0, (room.unread_count || 0) - 1) };
+  if (mentioned) next.mention_count = Math.max(0, (room.mention_count || 0) - 1);
+  return next;
+}
+
+/** The room after an edit of an unread message added (+1) or removed (-1) a mention of me. */
+export function recountMention(room, delta) {
+  if (!delta) return room;
+  return { ...room, mention_count: Math.max(0, (room.mention_count || 0) + delta) };
+}
+
+/** Whether the room has anything unread to show (messages or mentions). */
+export function hasUnread(room) {
+  return Boolean(room && (room.unread_count || room.mention_count));
 }
 
 /** The room once its messages are read. */
 export function markRoomRead(room) {
-  return room.unread_count ? { ...room, unread_count: 0 } : room;
+  return hasUnread(room) ? { ...room, unread_count: 0, mention_count: 0 } : room;
 }
 
 /** The room after I read up to `messageId` elsewhere (another tab or device). */
 export function readElsewhere(room, messageId) {
-  return room.unread_count && (room.last_message_id || 0) <= messageId ? { ...room, unread_count: 0 } : room;
+  return hasUnread(room) && (room.last_message_id || 0) <= messageId
+    ? { ...room, unread_count: 0, mention_count: 0 } : room;
 }
 
 /** The unread total of the rooms I am in, for the page title. */
@@ -38,6 +77,12 @@ export function totalUnread(rooms) {
 
 export function pageTitle(total) {
   return total ? `(${total}) Parley` : 'Parley';
+}
+
+/** The "@" badge's text: "@" for one mention, "@3" for more. */
+export function mentionBadgeText(count) {
+  if (!count) return '';
+  return count === 1 ? '@' : `@${count > 99 ? '99+' : count}`;
 }
 
 export function badgeText(count) {
