@@ -187,7 +187,8 @@ _md = _build_parser()
 _cleaner = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(),
-    attributes={"a": {"href"}, "span": {"data-user-id"}},
+    # "*" empty: Ammonia otherwise allows `title` and `lang` on every tag.
+    attributes={"*": set(), "a": {"href"}, "span": {"data-user-id"}},
     allowed_classes={"span": {"mention"}},
     attribute_filter=_attribute_filter,
     link_rel=LINK_REL,
