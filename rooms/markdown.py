@@ -200,6 +200,7 @@ _cleaner = nh3.Cleaner(
 
 def render(body: str, *, members: Mapping[int, str]) -> Rendered:
     """Render `body` for a room whose members are `members` (user id -> display name)."""
+    body = _storable(body)
     env = {"parley_members": _Members(members), "parley_mentions": {}, "parley_mention_all": False}
     tokens = _md.parse(body, env)
     html = _cleaner.clean(_md.renderer.render(tokens, _md.options, env))
@@ -209,6 +210,15 @@ def render(body: str, *, members: Mapping[int, str]) -> Rendered:
         mentions=tuple(env["parley_mentions"]),
         mention_all=env["parley_mention_all"],
     )
+
+
+def _storable(body: str) -> str:
+    """Replace lone surrogates (valid in JSON, not in UTF-8, refused by nh3) with U+FFFD, as markdown-it does NUL."""
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in body)
+    return body
 
 
 _BLOCK_ENDS = frozenset({"paragraph_close", "list_item_close", "blockquote_close", "bullet_list_close", "ordered_list_close"})

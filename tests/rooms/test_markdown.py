@@ -303,6 +303,7 @@ HOSTILE = {
     "script tags": "<script>alert(1)</script>" * 150,
     "img onerror": '<img src=x onerror="alert(1)">' * 100,
     "NUL bytes": "\x00" * 4_000,
+    "lone surrogates": "\ud800 **\udfff** \udbff\udc00" * 100,
     "NUL in a link": "[x](java\x00script:alert(1)) [y](https://e.com/\x00)",
     "reference definitions": "[a]: https://example.com\n" * 150 + "[a] " * 150,
     "bare domains": "www.a.com " * 400,
