@@ -279,7 +279,7 @@ HOSTILE = {
     "10,000 spaced quotes": "> " * 10_000 + "deep",
     "10,000 nested list markers": "- " * 10_000 + "deep",
     "10,000 ordered markers": "1. " * 10_000,
-    "indented list ladder": "\n".join("  " * i + "- x" for i in range(2_000)),
+    "indented list ladder": "\n".join("  " * i + "- x" for i in range(60)),  # 3,779 characters
     "quote and list mix": "> - > 1. " * 2_000,
     "4,000-character link": "[x](https://example.com/" + "a" * 4_000 + ")",
     "4,000-character bare link": "https://example.com/" + "a" * 4_000,
