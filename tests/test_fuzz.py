@@ -228,3 +228,39 @@ def test_raw_query_strings(reader, raw):
     client = reader["client"]
     for path in (f"/api/rooms/{reader['room'].slug}/messages", "/api/events", "/api/search", "/api/users"):
         assert_json_4xx_or_ok(client.get(f"{path}?{raw}"))
+
+
+# Markdown built to explode, against the renderer alone (rooms/markdown.py); the
+# message endpoints will run the same bodies once they render.
+HOSTILE_MARKDOWN = st.one_of(
+    bodies,
+    st.tuples(
+        st.sampled_from([">", "> ", "- ", "1. ", "[", "[x](", "*", "_", "`", "~~", "@**", "<", "&#", "(", "\x00"]),
+        st.integers(1, 4000),
+    ).map(lambda t: (t[0] * t[1])[:MAX]),
+    st.lists(st.sampled_from(TRICKY + ["**", "[x](javascript:alert(1))", "<script>", "```", "@**all**"]), max_size=200).map("".join),
+)
+
+
+@FUZZ
+@given(body=HOSTILE_MARKDOWN)
+@example(body=">" * MAX)
+@example(body="[x](https://example.com/" + "a" * (MAX - 30) + ")")
+def test_markdown_renders_hostile_bodies_into_the_allow_list(body):
+    """Whatever the body, the rendered HTML holds only the contract's tags, and mentions only members."""
+    from html.parser import HTMLParser
+
+    from rooms.markdown import ALLOWED_TAGS, render
+
+    result = render(body, members={1: "Ana", 2: "Bob"})
+    seen = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            seen.append((tag, {name for name, _ in attrs}))
+
+    Tags().feed(result.html)
+    for tag, attrs in seen:
+        assert tag in ALLOWED_TAGS
+        assert attrs <= {"a": {"href", "rel", "target"}, "span": {"class", "data-user-id"}}.get(tag, set())
+    assert set(result.mentions) <= {1, 2}
