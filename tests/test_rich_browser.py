@@ -145,3 +145,25 @@ def test_the_popups_stay_inside_a_phone_sized_window(sign_up):
     expect(message.locator(".emoji-picker")).to_be_visible()
     inside, box = box_inside_viewport(page, "#messages .emoji-picker")
     assert inside, box
+
+
+def test_the_inline_editor_completes_a_mention_and_enter_chooses_instead_of_saving(sign_up):
+    ana, _, room = two_in_a_room(sign_up)
+    page = ana.page
+    ana.post_message(room["slug"], "Thanks")
+    expect(page.locator(f"{CONFIRMED} .body")).to_have_text(["Thanks"])
+    page.locator("#composer").click()
+    page.locator("#composer").press("ArrowUp")  # edit my last message
+    editor = page.locator("#messages .edit-input")
+    expect(editor).to_be_focused()
+    editor.press("End")
+    editor.press_sequentially(" @ben")
+    listbox = page.locator("#messages .editor [role=listbox]")
+    expect(listbox.locator("[role=option] .completion-name")).to_have_text(["Benedict Brown"])
+    editor.press("Enter")
+    expect(editor).to_have_value("Thanks @**Benedict Brown** ")
+    expect(listbox).to_be_hidden()
+    expect(page.locator("#messages .editor")).to_have_count(1)  # still editing: Enter chose, it did not save
+    editor.press("Escape")
+    expect(page.locator("#messages .editor")).to_have_count(0)
+    expect(page.locator(f"{CONFIRMED} .body")).to_have_text(["Thanks"])

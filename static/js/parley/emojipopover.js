@@ -16,7 +16,6 @@ import { QUICK_REACTIONS } from './reactions.js';
 import { el, scrollWithin } from './ui.js';
 
 const GRID_KEYS = new Set(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown']);
-const SPACE_NEEDED = 340; // px, about the popover's height: less than that below the anchor opens it upwards
 let pickers = 0;
 
 function firstOf(categoryId) {
@@ -188,15 +187,18 @@ export function openEmojiPicker({ anchor, onPick, onClose, label = 'Add a reacti
 
   render();
   anchor.append(popover);
-  // Open upwards when the list (or the window) has too little room under the anchor.
   const scroller = anchor.closest('.messages');
-  const bounds = scroller ? scroller.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
-  const box = anchor.getBoundingClientRect();
-  if (!popover.matches('.composer > .emoji-picker')
-      && bounds.bottom - box.top < SPACE_NEEDED && box.top - bounds.top > bounds.bottom - box.top) {
-    popover.classList.add('above');
+  if (scroller) {
+    // In a message: downwards, unless the list shows too little under the message and
+    // its content holds enough above it (the list can scroll down to a picker, never
+    // above its own top).
+    const height = popover.offsetHeight;
+    const list = scroller.getBoundingClientRect();
+    const box = anchor.getBoundingClientRect();
+    const aboveInContent = box.top - list.top + scroller.scrollTop;
+    if (list.bottom - box.top < height && aboveInContent >= height) popover.classList.add('above');
+    popover.scrollIntoView({ block: 'nearest' });
   }
-  if (scroller) popover.scrollIntoView({ block: 'nearest' });
   document.addEventListener('pointerdown', outside, true);
   search.focus({ preventScroll: true });
   return done;
