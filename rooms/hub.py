@@ -22,7 +22,8 @@ with config/lifecycle.py so that the worker can release waiting polls on
 shutdown and count them, without importing this module.
 
 Policy for one poll (cursor checks, floods, jitter) is rooms/polling.py's;
-the hub gives it the means (collect, wait, gather_seconds, note_answer).
+the hub gives it the means (collect, wait, and the flood policy of
+rooms/floods.py: gather_seconds, note_answer).
 """
 import bisect
 import logging
@@ -37,6 +38,7 @@ from django.db.models import Subquery
 from config import lifecycle, listen
 from users import tokencache
 
+from .floods import FloodPolicy
 from .models import Event, Room, Stream
 from .stream import CHANNEL, CursorExpired, shared_pruned_through, stream_state
 from .visibility import ENTRY_FIELDS, Entry, filter_entries, rooms_at
@@ -45,11 +47,6 @@ log = logging.getLogger(__name__)
 
 BUFFER_SIZE = 4096
 SAFETY_REFRESH_SECONDS = 5
-FLOOD_EVENTS = 5  # floods: see Hub.gather_seconds
-FLOOD_WINDOW_SECONDS = 1.0
-FLOOD_HOLD_SECONDS = 5.0
-GATHER_SECONDS = 1.0
-BUSY_ANSWERS_PER_SECOND = 200
 
 
 class Waiter:
@@ -61,7 +58,7 @@ class Waiter:
         self.event = threading.Event()
 
 
-class Hub:
+class Hub(FloodPolicy):
     """This process's buffer of recent events and its waiting polls."""
 
     def __init__(self):
@@ -85,8 +82,7 @@ class Hub:
         self._by_room = defaultdict(set)
         self._by_user = defaultdict(set)
         self._rooms = {}  # user id -> [their rooms as of self.head, when last asked]
-        self._answers = {}  # user id -> (when their last answer went, until when they are flooded)
-        self.answer_rate, self._answered, self._rate_since = 0.0, 0, time.monotonic()  # answers with events/s
+        self._reset_floods()
 
     def start(self, loops=()):
         """Start this process's fetch loop, the given `(target, name)` loops, and the listener; once.
@@ -294,8 +290,7 @@ class Hub:
         with self._lock:
             for user_id in [user_id for user_id, (_, used) in self._rooms.items() if used < cutoff]:
                 del self._rooms[user_id]
-            for user_id in [user_id for user_id, (when, _) in self._answers.items() if when < cutoff]:
-                del self._answers[user_id]
+            self._forget_answers(cutoff)
 
     def _follow_users(self, entries):
         """Keep what this process remembers of users as the stream changes it: rooms, and presence."""
@@ -336,47 +331,6 @@ class Hub:
                 waiter.event.wait(remaining)
         finally:
             self._unregister(waiter)
-
-    # Floods. When messages pour into a user's rooms faster than the server can
-    # answer each one, every answer brings its poller straight back for the next
-    # few events, and answering that often takes the CPU the posts need (the
-    # `burst` benchmark: 1,700 answers a second and only 110 of 500 messages a
-    # second taken). A user who gets FLOOD_EVENTS or more in one answer, less
-    # than FLOOD_WINDOW_SECONDS after the one before, is flooded for the next
-    # FLOOD_HOLD_SECONDS: their answers go out at most once per GATHER_SECONDS,
-    # so the same events go out in fewer, larger answers. A conversation (an
-    # event or two per answer) or a catch-up after time away (one big answer
-    # after a long gap) is never held back, and nobody is while this process
-    # answers fewer than BUSY_ANSWERS_PER_SECOND polls with events (a server
-    # that keeps up answers at once, as API.md says).
-
-    def gather_seconds(self, user_id):
-        """How long the user's next answer should wait to gather more events (0: answer now)."""
-        last = self._answers.get(user_id)
-        if last is None or not self.busy:
-            return 0.0
-        when, flooded_until = last
-        now = time.monotonic()
-        if now >= flooded_until:
-            return 0.0
-        return max(GATHER_SECONDS - (now - when), 0.0)
-
-    @property
-    def busy(self):
-        """Say whether this process answered BUSY_ANSWERS_PER_SECOND polls with events a second, lately."""
-        return self.answer_rate >= BUSY_ANSWERS_PER_SECOND and time.monotonic() - self._rate_since < 2.0
-
-    def note_answer(self, user_id, count):
-        """Record that the user was just answered with `count` events."""
-        now = time.monotonic()
-        if now - self._rate_since >= 1.0:
-            self.answer_rate = self._answered / (now - self._rate_since)
-            self._rate_since, self._answered = now, 0
-        self._answered += 1
-        when, flooded_until = self._answers.get(user_id, (float("-inf"), float("-inf")))
-        if count >= FLOOD_EVENTS and now - when < FLOOD_WINDOW_SECONDS:
-            flooded_until = now + FLOOD_HOLD_SECONDS
-        self._answers[user_id] = (now, flooded_until)
 
     def _follow_rooms(self, waiter):
         """Let the rooms the user joined since the poll began wake it too (the events say which)."""

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
 from rooms import hub as hub_module
-from rooms import polling, presence, selectors, services, stream, visibility
+from rooms import floods, polling, presence, selectors, services, stream, visibility
 from rooms.hub import Waiter, hub
 from tests.live import wait_for
 
@@ -456,17 +456,17 @@ def test_a_flood_is_recognised_by_big_answers_in_quick_succession_and_wears_off(
     assert hub.gather_seconds(catch_up) == 0
     hub.note_answer(flood, 2)
     clock[0] += 0.3
-    hub.note_answer(flood, hub_module.FLOOD_EVENTS)  # many events, soon after the last answer
-    assert hub.gather_seconds(flood) == hub_module.GATHER_SECONDS
+    hub.note_answer(flood, floods.FLOOD_EVENTS)  # many events, soon after the last answer
+    assert hub.gather_seconds(flood) == floods.GATHER_SECONDS
     clock[0] += 0.4
-    assert hub.gather_seconds(flood) == pytest.approx(hub_module.GATHER_SECONDS - 0.4)
-    clock[0] += hub_module.FLOOD_HOLD_SECONDS
+    assert hub.gather_seconds(flood) == pytest.approx(floods.GATHER_SECONDS - 0.4)
+    clock[0] += floods.FLOOD_HOLD_SECONDS
     assert hub.gather_seconds(flood) == 0
 
 
 @waits
 def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make_user, room_factory, monkeypatch):
-    monkeypatch.setattr(hub_module, "GATHER_SECONDS", 0.3)
+    monkeypatch.setattr(floods, "GATHER_SECONDS", 0.3)
     monkeypatch.setattr(type(hub), "busy", property(lambda self: True))
     ana, ben = make_user("Ana"), make_user("Ben")
     room = room_factory(ana, "busy")
@@ -474,7 +474,7 @@ def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make
     ana_client, ben_client = api(ana), api(ben)
     ana_cursor, ben_cursor = ana_client.get("/api/events").json()["cursor"], ben_client.get("/api/events").json()["cursor"]
     hub.note_answer(ben.id, 1)
-    hub.note_answer(ben.id, hub_module.FLOOD_EVENTS)  # ben is flooded; ana is not
+    hub.note_answer(ben.id, floods.FLOOD_EVENTS)  # ben is flooded; ana is not
     post(room, ana, "first")
     started = time.monotonic()
 
@@ -502,7 +502,7 @@ def test_a_server_that_keeps_up_answers_a_flooded_user_at_once(make_user):
     hub.note_answer(7, 50)  # flooded...
     assert not hub.busy  # ...but this process answers few polls a second
     assert hub.gather_seconds(7) == 0
-    for _ in range(hub_module.BUSY_ANSWERS_PER_SECOND * 2):
+    for _ in range(floods.BUSY_ANSWERS_PER_SECOND * 2):
         hub.note_answer(8, 1)
     hub._rate_since -= 1.0  # a second of that many answers
     hub.note_answer(8, 1)

@@ -16,7 +16,6 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from rooms import hub as hub_module
 from rooms import maintenance, retention, services, stream
 from rooms.management.commands import purge_messages as purge_command
 from rooms.models import Event, Message, Stream
@@ -401,17 +400,6 @@ def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
         maintenance.maintenance_loop()
     assert purge_transient.call_count == 2
     assert all(0 < nap <= retention.MAINTENANCE_GAP_SECONDS for nap in naps)
-
-
-def test_the_maintenance_loop_starts_in_each_process_with_the_hubs_other_loops(settings, monkeypatch):
-    started = []
-    monkeypatch.setattr(hub_module.Hub, "_start_thread", staticmethod(lambda target, name: started.append(name)))
-    monkeypatch.setattr(hub_module.listen, "start", lambda: started.append("listen"))
-    monkeypatch.setattr(maintenance, "hub", hub_module.Hub())
-    settings.PARLEY_BACKGROUND_THREADS = True
-    maintenance.start()
-    maintenance.start()  # once per process, however often it is asked
-    assert started == ["parley-fetch", "parley-maintenance", "listen"]
 
 
 # Purging while people post ------------------------------------------------------------------------
