@@ -93,13 +93,12 @@ def stream_state() -> tuple[int, int]:
     # Every poll asks: plain SQL spares the ORM compiling the same query each time.
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT last_position, pruned_through FROM {Stream._meta.db_table} WHERE id = 1")
-        row = cursor.fetchone()
-    return tuple(row) if row else (0, 0)
+        return tuple(cursor.fetchone())
 
 
 def shared_pruned_through() -> int:
     """Return the position up to which events of no one room (presence, ...) may be gone."""
-    return Stream.objects.filter(id=1).values_list("shared_pruned_through", flat=True).first() or 0
+    return Stream.objects.filter(id=1).values_list("shared_pruned_through", flat=True).get()
 
 
 def rooms_and_stream(user_id) -> tuple[frozenset, int, int]:
@@ -111,10 +110,7 @@ def rooms_and_stream(user_id) -> tuple[frozenset, int, int]:
             f" WHERE user_id = %s) FROM {Stream._meta.db_table} s WHERE s.id = 1",
             [user_id],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return frozenset(), 0, 0
-    head, pruned, rooms = row
+        head, pruned, rooms = cursor.fetchone()
     return frozenset(int(room_id) for room_id in rooms.split(",")) if rooms else frozenset(), head, pruned
 
 
