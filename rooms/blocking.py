@@ -2,7 +2,7 @@
 
 History, search and unread counts leave their messages out in SQL
 (MessageQuerySet.not_by). The poll serves events from the hub's buffer, which
-all readers share (rooms/events.py), so an answer is filtered here, per
+all readers share (rooms/hub.py), so an answer is filtered here, per
 reader, after it was collected: the reader's blocks come with their user
 (users.models.User.blocked_ids), so this costs no query, and delivery itself
 (cursors, wake-ups, order) is untouched. A filtered answer may be empty; the

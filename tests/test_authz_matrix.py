@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 
 from rooms import services
-from rooms.events import hub
+from rooms.hub import hub
 from users.services import token_create
 
 pytestmark = pytest.mark.django_db

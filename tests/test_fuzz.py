@@ -173,7 +173,7 @@ def test_history_parameters(reader, before, limit):
     assert response.status_code == (200 if good else 400), (before, limit, response.content[:200])
 
 
-# A poll that finds nothing closes its database connection before it waits (rooms/events.py);
+# A poll that finds nothing closes its database connection before it waits (rooms/polling.py);
 # inside a test's wrapping transaction that would end the test's connection on PostgreSQL.
 @pytest.mark.django_db(transaction=True)
 @FUZZ_QUERY

@@ -190,7 +190,7 @@ def test_a_poll_whose_user_comes_from_the_token_cache_hides_a_new_block_at_once(
 ):
     """Polls take their user from users/tokencache.py; a block saves the user, which every process forgets."""
     from parley import listen
-    from rooms.events import hub
+    from rooms.hub import hub
 
     ana, bob, carl, room = shared
     monkeypatch.setattr(listen, "current", lambda: True)
@@ -211,7 +211,7 @@ def test_a_poll_already_waiting_when_its_user_blocks_someone_does_not_bring_thei
     """The block changes the user, which a waiting poll re-checks before it answers (rooms/api.py)."""
     import threading
 
-    from rooms.events import hub
+    from rooms.hub import hub
     from tests.live import wait_for
 
     ana, mallory = make_user("Ana"), make_user("Mallory")

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from rooms import events, selectors, services
+from rooms import selectors, services, stream
 from rooms.models import Event, Membership, Message, Room
 from rooms.serializers import message_to_dict
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def head():
-    return events.stream_state()[0]
+    return stream.stream_state()[0]
 
 
 def events_after(position):

@@ -150,7 +150,7 @@ def test_a_poll_waiting_from_before_an_invitation_wakes_with_it_and_the_rooms_me
     import threading
 
     from rooms import services, selectors
-    from rooms.events import hub
+    from rooms.hub import hub
 
     ana, ben = make_user("Ana"), make_user("Ben")
     hub.refresh()
