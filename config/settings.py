@@ -196,7 +196,7 @@ PARLEY_POLL_TIMEOUT_MAX = 55
 PARLEY_PRESENCE_WINDOW_SECONDS = 60
 PARLEY_EPHEMERAL_SECONDS = 60
 PARLEY_TYPING_SECONDS = 60
-# Each process's fetch, listen and maintenance loops (rooms/events.py); tests turn them off.
+# Each process's fetch, listen and maintenance loops (rooms/hub.py, started by rooms/maintenance.py); tests turn them off.
 PARLEY_BACKGROUND_THREADS = env_bool("PARLEY_BACKGROUND_THREADS", default=True)
 
 # Security and abuse limits (README "Security and reliability") ----------------------

@@ -42,3 +42,18 @@ def _warn_if_polls_cannot_wait():
 _cooperative_psycopg()  # before anything connects
 application = wait_outside_django(get_wsgi_application())
 _warn_if_polls_cannot_wait()
+
+
+def _start_delivery():
+    """Start this process's delivery and upkeep loops (rooms/maintenance.py), once.
+
+    Every server process loads the app through this module (gunicorn loads it
+    in each worker, after gevent's patching), and nothing else does: a shell or
+    a management command starts no thread or greenlet.
+    """
+    from rooms import maintenance
+
+    maintenance.start()
+
+
+_start_delivery()

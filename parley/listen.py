@@ -2,8 +2,10 @@
 
 Modules that must hear what other processes commit subscribe to a channel
 (`subscribe`); the listener passes each notification's payload to them. It
-sits below its users: delivery (rooms/events.py) and the token cache
+sits below its users: delivery (rooms/hub.py) and the token cache
 (users/tokencache.py) register here, and this module imports neither.
+Writers send with `notify`, which also calls this process's own subscribers
+when the transaction commits.
 
 Notifications sent while the listener is away are lost, so whoever keeps
 anything that a lost notification could make stale registers `on_connect`
@@ -11,7 +13,7 @@ anything that a lost notification could make stale registers `on_connect`
 whether this process hears of every change as it is committed.
 
 The listener is started by the hub when it starts its background loops
-(rooms/events.py), once per process. On SQLite there is nothing to listen
+(rooms/hub.py), once per process. On SQLite there is nothing to listen
 to: Parley runs one process (config/gunicorn.py refuses more), so every
 change is made, and heard of, in it.
 """
@@ -25,7 +27,7 @@ import time
 
 import psycopg2
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections, transaction
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,29 @@ def on_connect(callback) -> None:
 def on_disconnect(callback) -> None:
     """Call `callback()` each time the listener loses its connection."""
     _on_disconnect.append(callback)
+
+
+def notify(channel: str, payload: str) -> None:
+    """Tell every process's subscribers of `channel` once the current transaction commits.
+
+    On PostgreSQL the NOTIFY is sent inside the transaction, which makes
+    PostgreSQL deliver it at commit and never for a rollback (at most about
+    8000 bytes: send what to re-check, not the data).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [channel, payload])
+    notify_here(channel, payload)
+
+
+def notify_here(channel: str, payload: str) -> None:
+    """Call this process's subscribers of `channel` once the current transaction commits.
+
+    For a writer whose own SQL sends the NOTIFY to the other processes. This
+    process does not wait for its listener: on SQLite there is none, and on
+    PostgreSQL the round trip would only add latency.
+    """
+    transaction.on_commit(lambda: _run(_channels.get(channel, ()), payload))
 
 
 def current() -> bool:

@@ -1,6 +1,5 @@
 """The rooms, messages and events API (../shared/API.md). Thin: read, check, call, answer."""
 import functools
-import random
 
 from django.conf import settings
 
@@ -10,13 +9,12 @@ from parley.api import (
     forbidden, invalid, json_response, no_content, not_found, query_int, query_str, read_json,
 )
 from parley.server import deferred
-from users import tokencache
 from users.middleware import token_user_from_cache
 from users.models import User
 from users.serializers import user_with_presence
 
-from . import blocking, events, presence, search, selectors, services
-from .models import NAME_MAX_LENGTH
+from . import messaging, polling, presence, search, selectors, services
+from .models import NAME_MAX_LENGTH, Message
 from .emoji import normalize_reaction
 from .serializers import message_to_dict, messages_to_dicts, room_to_dict
 
@@ -137,7 +135,7 @@ def room_messages(request, slug):
     reply_to = field_int(data, "reply_to", required=False, minimum=1)
     if data.get("attachments"):  # files: not yet (issue 12); an empty list is fine
         raise invalid("This server does not take attachments yet.", {"attachments": ["Not supported yet."]})
-    message, created = services.message_post(
+    message, created = messaging.message_post(
         room=room, author=request.user, body=body, client_id=client_id or None, reply_to=reply_to,
     )
     return json_response({"message": message_to_dict(message)}, status=201 if created else 200)
@@ -160,15 +158,17 @@ def message_detail(request, message_id):
     if request.method == "DELETE":
         if message.author_id != request.user.id and not request.user.is_staff:
             raise forbidden("Only the author (or staff) can delete a message.")
-        services.message_delete(message=message, by=request.user)
+        messaging.message_delete(message=message)
         return no_content()
     if message.author_id != request.user.id:
         raise forbidden("Only the author can edit a message.")
     body = field_str(read_json(request), "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
     try:
-        message = services.message_edit(message=message, body=body)
-    except services.EditWindowClosed as error:
+        message = messaging.message_edit(message=message, body=body)
+    except messaging.EditWindowClosed as error:
         raise ApiError(403, "edit_window_closed", str(error)) from None
+    except Message.DoesNotExist:  # deleted meanwhile
+        raise not_found("No such message.") from None
     return json_response({"message": message_to_dict(message)})
 
 
@@ -182,8 +182,11 @@ def message_reactions(request, message_id):
     emoji = normalize_reaction(value)
     if emoji is None:
         raise invalid("Not an emoji.", {"emoji": ["One emoji, or a :shortcode: this server knows."]})
-    services.reaction_add(message=message, user=request.user, emoji=emoji)
-    return json_response({"message": message_to_dict(selectors.message_for(request.user, message.id))})
+    try:
+        messaging.reaction_add(message=message, user=request.user, emoji=emoji)
+    except Message.DoesNotExist:  # deleted meanwhile
+        raise not_found("No such message.") from None
+    return json_response({"message": message_to_dict(_message(request, message.id))})
 
 
 @endpoint("DELETE")
@@ -194,7 +197,7 @@ def message_reaction(request, message_id, emoji):
         raise forbidden("Join the room first.")
     canonical = normalize_reaction(emoji)
     if canonical is not None:  # nothing else was ever stored: removing it is done already
-        services.reaction_remove(message=message, user=request.user, emoji=canonical)
+        messaging.reaction_remove(message=message, user=request.user, emoji=canonical)
     return no_content()
 
 
@@ -255,72 +258,37 @@ def message_search(request):
 @endpoint("GET")
 @ratelimit.limit_polls
 def events_view(request):
-    """The long poll: everything for all of the user's rooms after the cursor."""
+    """The long poll: everything for all of the user's rooms after the cursor (rooms/polling.py decides)."""
     timeout = query_int(request, "timeout", default=settings.PARLEY_POLL_TIMEOUT_DEFAULT, minimum=0)
-    timeout = min(timeout, settings.PARLEY_POLL_TIMEOUT_MAX)
-    if settings.PARLEY_POLL_MODE == "short":  # no gevent: a waiting poll would hold a whole worker (config/wsgi.py)
-        timeout = min(timeout, settings.PARLEY_SHORT_POLL_SECONDS)
-    raw = request.GET.get("cursor", "")
-    presence.seen(request.user)
-    if not raw:
-        return _events_response(events.stream_state()[0], [])
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]})
-    cursor = int(raw)
-    room_ids, head, pruned = events.poll_state(request.user.id, cursor if timeout > 0 else None)
+    presence.seen(request.user)  # polling is what keeps a user online, whatever the poll answers
     try:
-        if cursor > head or events.cursor_expired(request.user.id, room_ids, cursor, pruned):
-            raise events.CursorExpired()
-        found, after = events.poll_now(user_id=request.user.id, room_ids=room_ids, cursor=cursor, head=head)
-    except events.CursorExpired:
-        raise ApiError(410, "cursor_expired", CURSOR_EXPIRED) from None
-    blocked = frozenset(request.user.blocked_ids)  # as the poll starts: rooms/blocking.py
-    if timeout <= 0 or (found and not events.hub.gather_seconds(request.user.id)):
-        return _events_response(after, found, request.user.id, blocked)
-    # Nothing yet: wait from where we are. Or a flood (events.Hub.gather_seconds): wait from the
-    # same cursor, so that the answer carries these events and what comes meanwhile.
-    start = cursor if found else after
-    # A little jitter keeps clients that started together from returning together.
-    wait = functools.partial(
-        _wait_and_answer, request.user.id, room_ids, start, timeout * random.uniform(0.9, 1.0),
-        tokencache.cache.changes_of(request.user.id), blocked,
-    )
+        result = polling.fetch_events(user=request.user, cursor=request.GET.get("cursor", ""), timeout=timeout)
+    except polling.InvalidCursor:
+        raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]}) from None
+    if isinstance(result, polling.Answer):
+        return _events_response(result)
     if deferred.allowed(request):
-        return deferred.DeferredResponse(wait)  # parley/server/deferred.py: it waits outside the middleware stack
-    return wait()
+        return deferred.DeferredResponse(functools.partial(_complete, result))  # waits outside the middleware
+    return _complete(result)
 
 
 CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
 
 
-def _wait_and_answer(user_id, room_ids, cursor, timeout, changes, blocked=frozenset()):
-    """The waiting half of the poll, answering for itself (it may run after Django has finished the request).
-
-    The user was authenticated when the poll arrived. If they may have been
-    deactivated or logged out since (tokencache.changes_of), the poll answers
-    with nothing from where it started: the client's next poll authenticates
-    again, and is refused or gets these events then.
-    """
-    start = cursor
+def _complete(wait):
+    """Wait, and answer for itself (it may run after Django has finished the request)."""
     try:
-        found, cursor = events.poll_wait(user_id=user_id, room_ids=room_ids, cursor=cursor, timeout=timeout)
-    except events.CursorExpired:
-        return error_response(410, "cursor_expired", CURSOR_EXPIRED)
+        return _events_response(wait.complete())
     except DATABASE_DOWN as error:
         return database_unavailable("GET /api/events (after waiting)", error)
-    if found and tokencache.cache.changes_of(user_id) != changes:
-        return _events_response(start, [])
-    return _events_response(cursor, found, user_id, blocked)
 
 
-def _events_response(cursor, found, user_id=None, blocked=frozenset()):
-    found = blocking.visible_events(found, blocked)
-    if found:
-        events.hub.note_answer(user_id, len(found))  # floods are told by the answers they make
-    response = json_response({"cursor": str(cursor), "events": found})
+def _events_response(answer):
+    if answer.expired:
+        return error_response(410, "cursor_expired", CURSOR_EXPIRED)
+    response = json_response({"cursor": str(answer.cursor), "events": answer.events})
     response["X-Accel-Buffering"] = "no"
     return response
-
 
 
 @endpoint("GET", auth=False)

@@ -36,7 +36,7 @@ class Room(models.Model):
     retention_messages = models.PositiveIntegerField(null=True, blank=True)
     retention_days = models.PositiveIntegerField(null=True, blank=True)
     # The purge deleted events of this room at or below this position: cursors from before it
-    # expire for those who could see the room (rooms/events.py, cursor_expired()).
+    # expire for those who could see the room (rooms/stream.py, cursor_expired()).
     pruned_through = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     objects = RoomQuerySet.as_manager()
@@ -153,7 +153,7 @@ class Reaction(models.Model):
 
 
 class Stream(models.Model):
-    """The one row that hands out event positions (see rooms/events.py)."""
+    """The one row that hands out event positions (see rooms/stream.py)."""
 
     last_position = models.BigIntegerField(default=0)
     # The highest position at or below which the purge deleted anything: a cursor at or past it
@@ -168,7 +168,7 @@ class EventQuerySet(models.QuerySet):
         return self.filter(position__gt=position).order_by("position")
 
     def for_member(self, user_id, room_ids):
-        """What the user may see, narrowed in SQL; rooms/events.py decides exactly."""
+        """What the user may see, narrowed in SQL; rooms/visibility.py decides exactly."""
         return self.filter(
             Q(room_id__in=room_ids) | Q(room__isnull=True) | Q(subject_id=user_id) | Q(is_public=True)
         )

@@ -14,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from users.models import User
-from users.serializers import isoformat, user_ref
 
-from . import events
+from . import stream
+from .event_types import presence_event
 from .models import Event, Membership
 
 _seen = set()
@@ -61,17 +61,12 @@ def _set_status(user, *, online, now, cutoff=None):
         else:
             changed = User.objects.filter(id=user.id, is_online=True, last_seen__lt=cutoff).update(is_online=False)
         if changed:
-            position = events.take_position()
+            position = stream.take_position()
             user.is_online = online
             if online:
                 user.last_seen = now
             rooms = list(Membership.objects.filter(user_id=user.id).values_list("room_id", flat=True))
-            events.append(
-                position=position, type=Event.PRESENCE, subject=user, audience=rooms,
-                data={
-                    "type": "presence", "user": user_ref(user),
-                    "status": "online" if online else "offline", "last_seen": isoformat(user.last_seen),
-                },
-            )
+            stream.append(position=position, type=Event.PRESENCE, subject=user, audience=rooms,
+                          data=presence_event(user))
     return changed
 

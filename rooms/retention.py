@@ -13,7 +13,7 @@ Deleting a message deletes its stream event too (its JSON holds the body).
 The purge works in batches of at most `batch_size` messages, gathered across
 rooms, each in its own short transaction. The last statements of each raise
 each room's purge mark to the highest position the batch deleted in it, and
-the stream's pruned_through to the highest of all (events.mark_pruned), so the
+the stream's pruned_through to the highest of all (stream.mark_pruned), so the
 marks and the deletion commit together: a cursor from before a room's mark
 gets 410, if its user could see that room, and its client reloads history
 (API.md). Writers take the stream row for every post, so it is taken last and
@@ -33,13 +33,14 @@ from django.db import connection, transaction
 from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
-from . import events
-from .models import Event, Message, Room
+from . import stream
+from .models import Event, Mention, Message, Reaction, Room
 
 BATCH_SIZE = 2000
-# The longest gap between two runs of the maintenance loop (events.py sleeps
-# MAINTENANCE_SECONDS plus up to 2 s of jitter).
-MAINTENANCE_GAP_SECONDS = events.MAINTENANCE_SECONDS + 2
+# How often the maintenance loop runs (rooms/maintenance.py sleeps this plus up
+# to 2 s of jitter), and so the longest gap between two of its runs.
+MAINTENANCE_SECONDS = 10
+MAINTENANCE_GAP_SECONDS = MAINTENANCE_SECONDS + 2
 # Ephemeral messages stay this long for pollers still catching up (other
 # processes read new events within a second or two), and never less.
 EPHEMERAL_MIN_SECONDS = 10
@@ -110,19 +111,21 @@ def _delete_batch(ids, *, mark=True) -> dict[int, int]:
     who take the stream row for each post, wait only for this commit.
     """
     deleted = {}
-    postgres, nested = connection.vendor == "postgresql", connection.in_atomic_block
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic():
         if postgres:
             # Check the event -> message foreign key now, not at COMMIT, which
             # would hold the stream row for a lookup per deleted message.
             _set_constraints("IMMEDIATE")
         marks, rooms = _delete_messages(ids)
-        if postgres and nested:
-            _set_constraints("DEFERRED")  # Django's default, for the rest of the caller's transaction
+        if postgres:
+            # Back to Django's default: SET CONSTRAINTS outlives a savepoint, so a
+            # caller's enclosing transaction would otherwise keep IMMEDIATE.
+            _set_constraints("DEFERRED")
         for room_id in rooms:
             deleted[room_id] = deleted.get(room_id, 0) + 1
         if mark and marks:
-            events.mark_pruned(max(marks.values()), rooms=marks)
+            stream.mark_pruned(max(marks.values()), rooms=marks)
     return deleted
 
 
@@ -134,10 +137,11 @@ def _set_constraints(mode):
 def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
     """Delete these messages and their events; return ({room id: its last deleted position}, their room ids).
 
-    Two plain DELETEs with RETURNING: QuerySet.delete() would first load every
-    message (bodies and all) to cascade to the events by hand. The events go
-    first, by their indexed message_id, so the messages then have nothing
-    pointing at them (Event is the only model that refers to Message).
+    Plain DELETEs with RETURNING: QuerySet.delete() would first load every
+    message (bodies and all) to cascade to the events by hand. What refers to
+    the messages goes first, by indexed message_id (their events, edits and
+    reactions included; their reactions; their mentions), so the messages then
+    have nothing pointing at them.
     """
     marks, rooms = {}, []
     chunk = connection.features.max_query_params or len(ids)
@@ -151,6 +155,8 @@ def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
             )
             for position, room_id in cursor.fetchall():
                 marks[room_id] = max(marks.get(room_id, 0), position)
+            for model in (Reaction, Mention):
+                cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE message_id IN ({placeholders})", part)
             cursor.execute(
                 f"DELETE FROM {Message._meta.db_table} WHERE id IN ({placeholders}) RETURNING room_id", part
             )
@@ -186,5 +192,5 @@ def purge_transient(*, now=None) -> dict[str, int]:
     if last:
         with transaction.atomic():
             report["other_events"] = old.filter(position__lte=last).delete()[0]
-            events.mark_pruned(last)  # last: writers wait on the stream row
+            stream.mark_pruned(last)  # last: writers wait on the stream row
     return report

@@ -69,8 +69,19 @@ def _reactions(message):
     return [{"emoji": emoji, "user_ids": user_ids} for emoji, user_ids in grouped.items()]
 
 
-def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_users=None):
-    """Serialise a room; list views pass the per-viewer numbers they annotated."""
+def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_users=None, shared=False):
+    """Serialise a room; list views pass the per-viewer numbers they annotated.
+
+    With `shared`, the room as every recipient of an event may see it: no one
+    viewer's numbers. Views pass rooms annotated for the acting user
+    (is_member, unread_count, a member_count from before the change); an event
+    goes to everyone, so it carries the count as of this write, no is_member,
+    and no unread messages (each client keeps or refetches its own).
+    """
+    if shared:
+        member_count = room.memberships.count()
+        if room.is_dm:
+            dm_users = [user_ref(m.user) for m in room.memberships.select_related("user").order_by("user_id")]
     data = {
         "id": room.id,
         "name": room.name,
@@ -89,8 +100,10 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
         "retention_days": room.kept_days,
     }
     is_member = getattr(room, "is_member", is_member)
-    if is_member is not None:
+    if is_member is not None and not shared:
         data["is_member"] = bool(is_member)
+    if shared:
+        data["unread_count"] = data["mention_count"] = 0
     inviter = _stranger_inviter(room)
     if inviter is not None:  # the viewer may stay, leave, or leave and block
         data["invited_by"] = user_ref(inviter)

@@ -1,25 +1,21 @@
-"""Writes about rooms and messages. Only these publish events.
+"""Writes about rooms, membership, typing and reading; messages are rooms/messaging.py's. Only these two publish events.
 
-Each write takes its stream position first (rooms/events.py), so that writes
+Each write takes its stream position first (rooms/stream.py), so that writes
 are serialised in the order their events will be read, then stores the rows
-and the event in the same transaction.
+and the event (built by rooms/event_types.py) in the same transaction.
 """
-import json
-from contextlib import nullcontext
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from users.models import Block
-from users.serializers import user_ref
 
-from . import events
-from .models import NAME_MAX_LENGTH, Event, Membership, Message, Room, Stream
-from .serializers import message_to_dict, room_to_dict
+from . import stream
+from .event_types import receipt_event, room_event, typing_event
+from .models import NAME_MAX_LENGTH, Event, Membership, Room
 
 TYPING_MIN_INTERVAL = 2.0
 _last_typing = {}
@@ -41,7 +37,7 @@ def room_create(*, creator, name: str, topic: str = "", is_private: bool = False
     """Create a room with its creator as the first member."""
     name = _clean_name(name)
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         if Room.objects.filter(kind=Room.ROOM, name__iexact=name).exists():
             raise Conflict(f"A room named {name!r} already exists.")
         room = Room.objects.create(
@@ -69,7 +65,7 @@ def room_update(*, room: Room, by, topic=None, retention_messages=..., retention
     if not fields:
         return room
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         room.save(update_fields=fields)
         _room_event(position, room, "updated", by)
     return room
@@ -89,7 +85,7 @@ def room_join(*, room: Room, user) -> bool:
             Membership.objects.filter(room=room, user=user).update(invitation_from_stranger=False)
         return False
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         _, created = Membership.objects.get_or_create(room=room, user=user, defaults=_caught_up(room))
         if created:
             _room_event(position, room, "joined", user)
@@ -104,7 +100,7 @@ def _caught_up(room):
 
 def room_leave(*, room: Room, user) -> None:
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         deleted, _ = Membership.objects.filter(room=room, user=user).delete()
         if deleted:
             _room_event(position, room, "left", user)
@@ -122,7 +118,7 @@ def room_invite(*, room: Room, inviter, invitee) -> bool:
         raise Refused("You cannot invite this user.")
     invitation = {"invited_by": inviter, "invitation_from_stranger": not _share_a_room(inviter, invitee, room)}
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         _, created = Membership.objects.get_or_create(
             room=room, user=invitee, defaults={**_caught_up(room), **invitation},
         )
@@ -161,7 +157,7 @@ def dm_open(*, user, other) -> tuple[Room, bool]:
         return room, False
     try:
         with transaction.atomic():
-            first, second = events.take_position(), events.take_position()
+            first, second = stream.take_position(), stream.take_position()
             room = Room.objects.create(
                 name=f"{user.display_name} & {other.display_name}"[:NAME_MAX_LENGTH], slug=f"dm-{key}",
                 kind=Room.DM, is_private=True, dm_key=key, created_by=user,
@@ -180,7 +176,7 @@ def _dm_rejoin(room, user, other):
         return
     for person, action in ((user, "joined"), (other, "invited")):
         with transaction.atomic():
-            position = events.take_position()
+            position = stream.take_position()
             _, created = Membership.objects.get_or_create(room=room, user=person, defaults=_caught_up(room))
             if created:
                 _room_event(position, room, action, person, by=user if person != user else None)
@@ -189,30 +185,11 @@ def _dm_rejoin(room, user, other):
 
 
 def _room_event(position, room, action, user, *, by=None):
-    data = {"type": "room", "room": room.slug, "action": action, "user": user_ref(user), "data": _shared_room_dict(room)}
-    if by is not None:
-        data["by"] = user_ref(by)
-    events.append(
-        position=position, type=Event.ROOM, room=room, subject=user, data=data,
+    stream.append(
+        position=position, type=Event.ROOM, room=room, subject=user,
+        data=room_event(room=room, action=action, user=user, by=by),
         is_public=(action == "created" and room.kind == Room.ROOM and not room.is_private),
     )
-
-
-def _shared_room_dict(room):
-    """The room as every recipient of an event may see it: no one viewer's numbers.
-
-    Views pass rooms annotated for the acting user (is_member, unread_count, a
-    member_count from before the change); an event goes to everyone, so it
-    carries the count as of this write, no is_member, and no unread messages
-    (each client keeps or refetches its own).
-    """
-    dm_users = None
-    if room.is_dm:
-        dm_users = [user_ref(m.user) for m in room.memberships.select_related("user").order_by("user_id")]
-    data = room_to_dict(room, member_count=Membership.objects.filter(room=room).count(), dm_users=dm_users)
-    data.pop("is_member", None)
-    data["unread_count"] = 0
-    return data
 
 
 def _clean_name(name):
@@ -235,100 +212,7 @@ def _free_slug(name):
     return slug
 
 
-# Messages ------------------------------------------------------------------------
-
-
-def message_post(*, room: Room, author, body: str, client_id: str | None = None) -> tuple[Message, bool]:
-    """Post a message; a repeated `client_id` returns the first message and False."""
-    check_body(body)
-    # A repeated client_id is caught by the unique constraint, not by a query
-    # before every insert: repeats are rare (a client resending after a lost
-    # answer), posts are not. Inside a transaction (tests) a savepoint keeps the
-    # failed insert from spoiling the rest of it.
-    try:
-        if connection.vendor == "postgresql":
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                message = _message_insert_in_one_statement(room=room, author=author, body=body, client_id=client_id)
-        else:
-            with transaction.atomic():
-                position = events.take_position()
-                message = Message.objects.create(room=room, author=author, body=body, client_id=client_id)
-                Room.objects.filter(pk=room.pk).update(last_message_id=message.id)
-                message.room, message.author = room, author
-                events.append(
-                    position=position, type=Event.MESSAGE, room=room, message=message,
-                    data={"type": "message", "room": room.slug, "message": message_to_dict(message)},
-                )
-        room.last_message_id = message.id
-    except IntegrityError:
-        existing = _message_by_client_id(room, author, client_id) if client_id is not None else None
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
-
-
-def _message_insert_in_one_statement(*, room, author, body, client_id) -> Message:
-    """Store a message and its event in one statement, its own transaction (PostgreSQL).
-
-    Messages are the hot write, and every write holds the stream row from its
-    position to its commit (rooms/events.py). As separate statements that is
-    five round trips, each a wait for the worker's attention under load; as
-    one statement run in autocommit it is one, and the lock lasts the
-    statement and its commit. The message id is drawn after the stream row is
-    locked (its INSERT reads the position's row), so ids follow positions.
-    """
-    created_at = timezone.now()
-    draft = Message(id=0, room=room, author=author, body=body, client_id=client_id, created_at=created_at)
-    data = {"type": "message", "room": room.slug, "message": message_to_dict(draft)}
-    tables = {name: model._meta.db_table for name, model in
-              (("stream", Stream), ("message", Message), ("room", Room), ("event", Event))}
-    sql = """
-        WITH pos AS (
-            UPDATE {stream} SET last_position = last_position + 1 WHERE id = 1 RETURNING last_position
-        ), msg AS (
-            INSERT INTO {message} (room_id, author_id, body, client_id, created_at)
-            SELECT %(room)s, %(author)s, %(body)s, %(client_id)s, %(created_at)s FROM pos
-            RETURNING id
-        ), touched AS (
-            UPDATE {room} SET last_message_id = (SELECT id FROM msg) WHERE id = %(room)s
-        ), stored AS (
-            INSERT INTO {event} (position, type, room_id, message_id, is_public, data, created_at)
-            SELECT pos.last_position, %(type)s, %(room)s, msg.id, false,
-                   jsonb_set(%(data)s::jsonb, '{{message,id}}', to_jsonb(msg.id)), %(created_at)s
-            FROM pos, msg
-        ), woken AS (
-            SELECT pg_notify(%(channel)s, '')
-        )
-        SELECT msg.id FROM msg, woken
-    """.format(**tables)
-    params = {
-        "room": room.id, "author": author.id, "body": body, "client_id": client_id, "created_at": created_at,
-        "type": Event.MESSAGE, "data": json.dumps(data), "channel": events.CHANNEL,
-    }
-    # Inside a caller's transaction a savepoint keeps a duplicate client_id from aborting it.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    if row is None:  # no stream row: only a flushed test database
-        Stream.objects.get_or_create(id=1)
-        return _message_insert_in_one_statement(room=room, author=author, body=body, client_id=client_id)
-    transaction.on_commit(events.hub.wake)
-    draft.id = row[0]
-    return draft
-
-
-def check_body(body):
-    if not body or not body.strip():
-        raise ValidationError({"body": ["A message needs some text."]})
-    limit = settings.PARLEY_MAX_MESSAGE_CHARS
-    if len(body) > limit:
-        raise ValidationError({"body": [f"At most {limit} characters."]})
-
-
-def _message_by_client_id(room, author, client_id):
-    return Message.objects.with_refs().filter(room=room, author=author, client_id=client_id).first()
+# Typing and reading ---------------------------------------------------------------
 
 
 def typing_notify(*, room: Room, user, now=None) -> bool:
@@ -348,7 +232,7 @@ def typing_notify(*, room: Room, user, now=None) -> bool:
     if len(_last_typing) > 10_000:
         _last_typing.clear()
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         recent = Event.objects.filter(
             type=Event.TYPING, room=room, subject=user, created_at__gt=now - interval, created_at__lte=now,
         )
@@ -357,10 +241,8 @@ def typing_notify(*, room: Room, user, now=None) -> bool:
             transaction.set_rollback(True)  # hand the position back: no gap in the stream
             _last_typing[key] = last
             return False
-        events.append(
-            position=position, type=Event.TYPING, room=room, subject=user,
-            data={"type": "typing", "room": room.slug, "user": user_ref(user)},
-        )
+        stream.append(position=position, type=Event.TYPING, room=room, subject=user,
+                      data=typing_event(room=room, user=user))
     _last_typing[key] = now
     return True
 
@@ -372,13 +254,11 @@ def room_mark_read(*, room: Room, user, message_id: int) -> bool:
     if not Membership.objects.filter(room=room, user=user, last_read_message_id__lt=message_id).exists():
         return False
     with transaction.atomic():
-        position = events.take_position()
+        position = stream.take_position()
         updated = Membership.objects.filter(
             room=room, user=user, last_read_message_id__lt=message_id
         ).update(last_read_message_id=message_id)
         if updated:
-            events.append(
-                position=position, type=Event.RECEIPT, room=room,
-                data={"type": "receipt", "room": room.slug, "user": user_ref(user), "message_id": message_id},
-            )
+            stream.append(position=position, type=Event.RECEIPT, room=room,
+                          data=receipt_event(room=room, user=user, message_id=message_id))
     return bool(updated)

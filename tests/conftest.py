@@ -37,20 +37,50 @@ def _flush_memberships_first():
 _flush_memberships_first()
 
 
+def _recreate_the_stream_row(sender, using="default", **kwargs):
+    """Put back the one stream row (rooms migration 0002) after a transactional test's flush empties it.
+
+    Django's flush ends with post_migrate, as a migration run does; the
+    services rely on the row as they do in every migrated database.
+    """
+    if sender.label == "rooms":
+        from rooms.models import Stream
+
+        Stream.objects.using(using).get_or_create(id=1)
+
+
+def _connect_stream_row_handler():
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(_recreate_the_stream_row, dispatch_uid="tests.recreate_stream_row")
+
+
+_connect_stream_row_handler()
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, monkeypatch):
+    """Start the hub as a worker does, without its loops: tests drive refresh() and maintenance themselves."""
     settings.PARLEY_BACKGROUND_THREADS = False
     settings.PARLEY_RATE_LIMITS = False
-    from rooms import presence, services
-    from rooms.events import hub
+    from django.db import connection
+
+    from rooms import polling, presence, services
+    from rooms.hub import hub
     from users import tokencache
 
-    hub.reset()
+    # A test in one transaction (pytest-django's `db`) must keep its connection:
+    # closing it would end the test's transaction. Transactional tests close it
+    # before waiting, as the server does.
+    release = polling.release_connection
+    monkeypatch.setattr(polling, "release_connection", lambda: None if connection.in_atomic_block else release())
+    hub.stop()
+    hub.start()
     services._last_typing.clear()
     presence._seen.clear()
     tokencache.cache.clear()
     yield
-    hub.reset()
+    hub.stop()
     presence._seen.clear()
     tokencache.cache.clear()
 

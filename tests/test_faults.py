@@ -127,12 +127,12 @@ def lenient_client(make_user, api):
 @pytest.mark.parametrize("error", [OperationalError("server closed the connection unexpectedly"),
                                    InterfaceError("connection already closed")])
 def test_a_database_outage_in_a_view_is_a_503_json_with_retry_after(lenient_client, monkeypatch, error):
-    from rooms import events
+    from rooms import polling
 
     def down():
         raise error
 
-    monkeypatch.setattr(events, "stream_state", down)
+    monkeypatch.setattr(polling, "stream_state", down)
     response = lenient_client.get("/api/events")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unavailable"

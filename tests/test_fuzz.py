@@ -148,10 +148,10 @@ def reader(api, make_user, room_factory, settings):
     settings.PARLEY_POLL_TIMEOUT_MAX = 0  # valid timeouts answer at once
     ana = make_user("Ana")
     room = room_factory(ana, "fuzz")
-    from rooms import services
+    from rooms import messaging
 
     for n in range(3):
-        services.message_post(room=room, author=ana, body=f"message {n} fuzz")
+        messaging.message_post(room=room, author=ana, body=f"message {n} fuzz")
     return {"client": api(ana), "room": room}
 
 
@@ -173,7 +173,7 @@ def test_history_parameters(reader, before, limit):
     assert response.status_code == (200 if good else 400), (before, limit, response.content[:200])
 
 
-# A poll that finds nothing closes its database connection before it waits (rooms/events.py);
+# A poll that finds nothing closes its database connection before it waits (rooms/polling.py);
 # inside a test's wrapping transaction that would end the test's connection on PostgreSQL.
 @pytest.mark.django_db(transaction=True)
 @FUZZ_QUERY

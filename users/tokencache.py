@@ -15,7 +15,7 @@ here while the process hears of every change that could make the answer wrong:
   change committed and finishes after it was forgotten does not store what it
   read (the generation check in user_for);
 - a user going online or offline: presence events of the stream, as the hub
-  reads them (rooms/events.py calls note_presence()).
+  reads them (rooms/hub.py calls note_presence()).
 
 "Hears of every change" is `parley.listen.current()`: the background loops run
 in this process and, on PostgreSQL, its listener is connected (on SQLite Parley runs one process,
@@ -29,7 +29,7 @@ within TTL_SECONDS.
 import threading
 import time
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -133,10 +133,7 @@ listen.on_disconnect(cache.clear)
 
 def _announce(what):
     """Forget `what` everywhere once the change commits."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [AUTH_CHANNEL, what])  # delivered on commit
-    transaction.on_commit(lambda: cache.forget(what))
+    listen.notify(AUTH_CHANNEL, what)  # this process's cache.forget() included
 
 
 @receiver(post_delete, sender=ApiToken)

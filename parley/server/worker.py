@@ -27,6 +27,8 @@ from gevent.local import local
 
 from gunicorn.workers.ggevent import GeventWorker
 
+from parley.server import lifecycle
+
 
 class ParleyWorker(GeventWorker):
     # Seconds a new connection has to send its first request line and headers;
@@ -55,15 +57,7 @@ class ParleyWorker(GeventWorker):
         # SIGTERM: stop accepting, and answer waiting polls now so that their
         # clients re-poll (on another server) instead of waiting out the timeout.
         super().handle_exit(sig, frame)
-        gevent.spawn(release_polls)  # signal handlers may not block on the hub's lock
-
-
-def release_polls():
-    # Only if delivery is loaded: importing inside a signal handler could
-    # re-enter a half-done import, and without the module no poll waits.
-    events = sys.modules.get("rooms.events")
-    if events is not None and hasattr(events, "hub"):
-        events.hub.release_all()
+        gevent.spawn(lifecycle.exiting)  # signal handlers may not block on the hub's lock
 
 
 # Stats ------------------------------------------------------------------------
@@ -75,8 +69,7 @@ def process_stats():
     Counting greenlets walks the heap (tens of milliseconds with thousands of
     requests open, the hub stopped meanwhile), so log every few seconds, not faster.
     """
-    events = sys.modules.get("rooms.events")
-    waiting = events.hub.waiter_count if events is not None and hasattr(events, "hub") else 0
+    waiting = lifecycle.waiting()
     greenlets = None
     if "greenlet" in sys.modules:
         from greenlet import greenlet

@@ -4,7 +4,7 @@ A trigger on rooms_membership appends a `membership` event (user, room,
 joined or left) at the next stream position, whatever made the change: the
 services, Django admin, `QuerySet.delete()`, `bulk_create`, a shell or SQL
 typed into psql. Every process reads it in order with the events around it,
-so delivery follows membership exactly (rooms/events.py). On PostgreSQL the
+so delivery follows membership exactly (rooms/visibility.py). On PostgreSQL the
 trigger also sends the NOTIFY that wakes every process's fetch loop; SQLite
 runs one server process, whose fetch loop finds a shell's change on its
 periodic re-read.

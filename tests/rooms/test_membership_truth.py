@@ -11,17 +11,19 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from rooms import events, services
-from rooms.events import hub
+from rooms import hub as hub_module, messaging
+from rooms import messaging, polling, services, stream
+from rooms.hub import hub
 from rooms.models import Event, Membership
 
 pytestmark = pytest.mark.django_db
 
 
 def poll(user, cursor):
-    """GET /api/events after its checks, as the view runs it (the hub's cached rooms included)."""
-    rooms, now, _ = events.poll_state(user.id)
-    return events.poll_now(user_id=user.id, room_ids=rooms, cursor=cursor, head=now)
+    """GET /api/events with timeout=0, as production runs it (the hub's cached rooms included)."""
+    answer = polling.fetch_events(user=user, cursor=str(cursor), timeout=0)
+    assert not answer.expired
+    return answer.events, answer.cursor
 
 
 def bodies(found):
@@ -29,7 +31,7 @@ def bodies(found):
 
 
 def post(room, author, body):
-    return services.message_post(room=room, author=author, body=body)[0]
+    return messaging.message_post(room=room, author=author, body=body)[0]
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def private_room(ana, bob, room_factory):
 
 def _known_rooms(user):
     """Start polling as `user` so that the hub keeps their rooms, as it does for every poller."""
-    cursor = events.stream_state()[0]
+    cursor = stream.stream_state()[0]
     poll(user, cursor)
     assert hub.rooms_of(user.id) is not None
     return cursor
@@ -77,7 +79,7 @@ def test_a_member_removed_outside_the_api_stops_receiving_the_room(ana, bob, pri
 def test_a_removal_reaches_a_poll_that_read_its_rooms_before_it(ana, bob, private_room):
     """A poll that already holds the user's rooms (a waiting one) stops seeing the room from the removal on."""
     cursor = _known_rooms(bob)
-    rooms, now, _ = events.poll_state(bob.id)
+    rooms, now, _ = polling.poll_state(bob.id)
     post(private_room, ana, "seen")
     Membership.objects.filter(room=private_room, user=bob).delete()
     post(private_room, ana, "not seen")
@@ -101,7 +103,7 @@ def test_the_stream_records_membership_changes_for_the_catch_up_path_too(ana, bo
     cursor = _known_rooms(bob)
     Membership.objects.filter(room=private_room, user=bob).delete()
     post(private_room, ana, "after removal")
-    monkeypatch.setattr(events, "BUFFER_SIZE", 1)
+    monkeypatch.setattr(hub_module, "BUFFER_SIZE", 1)
     for _ in range(3):
         post(room_factory(ana), ana, "filler")
         hub.refresh()
@@ -142,7 +144,7 @@ def test_admin_removal_and_addition_announce_room_events_like_the_api(ana, bob, 
     staff.save()
     admin = Client()
     admin.force_login(staff)
-    cursor = events.stream_state()[0]
+    cursor = stream.stream_state()[0]
     members = {m.user_id: m.id for m in Membership.objects.filter(room=private_room)}
     _admin_post_inline(admin, private_room, [
         {"id": members[ana.id], "user": ana.id},
@@ -295,7 +297,7 @@ def test_a_membership_moved_to_another_room_moves_delivery_with_it(ana, bob, pri
 
 def test_bulk_changes_write_one_event_per_membership_in_order(ana, bob, eve, room_factory):
     rooms = [room_factory(ana) for _ in range(3)]
-    start = events.stream_state()[0]
+    start = stream.stream_state()[0]
     Membership.objects.bulk_create([Membership(room=room, user=user) for room in rooms for user in (bob, eve)])
     Membership.objects.filter(user=eve, room__in=rooms).delete()
     written = list(Event.objects.after(start).filter(type=Event.MEMBERSHIP).values_list("position", "data"))

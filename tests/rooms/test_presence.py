@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from rooms import presence
-from rooms.events import hub
+from rooms.hub import hub
 from users.serializers import isoformat
 
 

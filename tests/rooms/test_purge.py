@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from rooms import events, maintenance, retention, services
+from rooms import maintenance, messaging, retention, services, stream
 from rooms.management.commands import purge_messages as purge_command
 from rooms.models import Event, Message, Stream
 from tests.live import ROOT, Http, server_env
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def post(room, author, count, prefix="message"):
-    return [services.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
+    return [messaging.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
 
 
 def ids_in(room):
@@ -98,7 +98,7 @@ def test_purged_messages_disappear_from_history_and_search(api, make_user, room_
     ana = make_user("Ana")
     room = room_factory(ana, retention_messages=3)
     for n in range(8):
-        services.message_post(room=room, author=ana, body=f"needle number{n}")
+        messaging.message_post(room=room, author=ana, body=f"needle number{n}")
     client = api(ana)
     assert len(client.get("/api/search", {"q": "needle"}).json()["messages"]) == 8
 
@@ -124,7 +124,7 @@ def test_a_cursor_from_before_purged_messages_gets_410_and_one_after_them_does_n
 
     retention.purge_messages()
 
-    assert events.stream_state()[1] == last_purged
+    assert stream.stream_state()[1] == last_purged
     for cursor in (old_cursor, position[messages[0].id], last_purged - 1):
         response = client.get("/api/events", {"cursor": str(cursor), "timeout": "0"})
         assert response.status_code == 410, cursor
@@ -141,7 +141,7 @@ def test_each_batch_is_bounded_and_marks_the_stream_in_its_own_transaction(make_
     room = room_factory(ana, retention_messages=5)
     messages = post(room, ana, 28)
     position = dict(Event.objects.filter(message__in=messages).values_list("message_id", "position"))
-    real_delete, real_mark = retention._delete_messages, events.mark_pruned
+    real_delete, real_mark = retention._delete_messages, stream.mark_pruned
     outside = len(connection.atomic_blocks)  # pytest-django's test transaction
     steps = []
 
@@ -155,7 +155,7 @@ def test_each_batch_is_bounded_and_marks_the_stream_in_its_own_transaction(make_
         return real_mark(last, rooms=rooms)
 
     monkeypatch.setattr(retention, "_delete_messages", delete)
-    monkeypatch.setattr(events, "mark_pruned", mark)
+    monkeypatch.setattr(stream, "mark_pruned", mark)
     assert retention.purge_messages(batch_size=4) == {room.slug: 23}
 
     batches = [step[1] for step in steps[::2]]
@@ -218,6 +218,7 @@ def test_verbosity_two_lists_the_rooms_and_one_gives_the_total(make_user, room_f
     assert purge(verbosity=0) == ""
 
 
+@pytest.mark.django_db(transaction=True)  # the command closes its connection between rounds
 def test_every_repeats_the_purge_until_stopped(make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana, retention_messages=1)
@@ -241,6 +242,7 @@ def test_every_repeats_the_purge_until_stopped(make_user, room_factory):
     assert len(ids_in(room)) == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the command closes its connection between rounds
 def test_every_survives_a_database_error(make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana, retention_messages=1)
@@ -345,7 +347,7 @@ def test_ephemeral_messages_are_gone_from_storage_within_a_minute(make_user, roo
     # that deletes everything older than the gap-shortened age comes within the minute.
     deadline = sent + timedelta(seconds=settings.PARLEY_EPHEMERAL_SECONDS)
     assert retention.ephemeral_cutoff(deadline - timedelta(seconds=retention.MAINTENANCE_GAP_SECONDS)) >= sent
-    assert retention.MAINTENANCE_GAP_SECONDS >= events.MAINTENANCE_SECONDS + 2
+    assert retention.MAINTENANCE_GAP_SECONDS >= maintenance.MAINTENANCE_SECONDS + 2
 
     assert retention.purge_transient(now=sent + timedelta(seconds=5))["ephemeral_messages"] == 0
     assert Message.objects.filter(id=message.id).exists()
@@ -379,7 +381,7 @@ def test_purge_transient_clears_old_typing_and_other_events(make_user, room_fact
 
 def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
     """The promise 'gone within a minute' rests on this loop: it runs purge_transient every <= 12 s."""
-    from rooms import presence
+    from rooms import messaging, presence
 
     class Stop(Exception):
         pass
@@ -400,15 +402,6 @@ def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
     assert all(0 < nap <= retention.MAINTENANCE_GAP_SECONDS for nap in naps)
 
 
-def test_the_maintenance_loop_starts_in_each_process_with_the_hubs_other_loops(settings, monkeypatch):
-    started = []
-    monkeypatch.setattr(events.Hub, "_start_thread", staticmethod(lambda target, name: started.append(name)))
-    monkeypatch.setattr(events.listen, "start", lambda: started.append("listen"))
-    settings.PARLEY_BACKGROUND_THREADS = True
-    events.Hub()._ensure_started()
-    assert started == ["parley-fetch", "parley-maintenance", "listen"]
-
-
 # Purging while people post ------------------------------------------------------------------------
 
 
@@ -427,7 +420,7 @@ SETUP = """
 import json, sys, uuid
 import django
 django.setup()
-from rooms import services
+from rooms import messaging, services
 from users.models import User
 from users.services import token_create
 # Two users with tokens, made here: signing up over HTTP spends seconds on password hashing.
@@ -436,7 +429,7 @@ users = [User.objects.create(email=f"{name}-{uuid.uuid4().hex}@example.com", fir
 room = services.room_create(creator=users[0], name=f"busy {uuid.uuid4().hex}")
 services.room_join(room=room, user=users[1])
 # A backlog, posted the way the app posts (with its events), faster than over HTTP.
-ids = [services.message_post(room=room, author=users[0], body=f"seed {n}")[0].id for n in range(int(sys.argv[1]))]
+ids = [messaging.message_post(room=room, author=users[0], body=f"seed {n}")[0].id for n in range(int(sys.argv[1]))]
 print(json.dumps({"slug": room.slug, "tokens": [token_create(user=user) for user in users], "ids": ids}))
 """
 

@@ -78,7 +78,7 @@ def test_typing_events_are_purged_after_a_minute_and_cursors_stay_valid(api, pai
     # Typing is best-effort: a client whose cursor predates the purge is not sent back to history.
     fresh = feed(ben)
     fresh.cursor = ben_feed.cursor
-    from rooms.events import hub
+    from rooms.hub import hub
 
     hub.reset()  # a process that starts now reads the stored events, not its buffer
     assert [e["type"] for e in fresh.take() if e["type"] != "presence"] == ["message", "receipt"]

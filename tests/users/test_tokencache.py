@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from parley import listen
 from rooms import presence
-from rooms.events import hub
+from rooms.hub import hub
 from tests.live import PASSWORD, Http, wait_for
 from users import tokencache
 from users.models import ApiToken, User

@@ -37,8 +37,7 @@ class Command(BaseCommand):
                 self._report(report, transient, dry_run, verbosity)
             if every is None:
                 return
-            if not connection.in_atomic_block:  # (a caller's transaction, as in tests, keeps its connection)
-                connection.close()  # hold no connection while sleeping
+            connection.close()  # hold no connection while sleeping
             time.sleep(every)
 
     def _report(self, report, transient, dry_run, verbosity):

@@ -5,10 +5,10 @@
  * first) replaces the pending copy.
  *
  * The composer's keys go through onComposerKeydown: handlers registered with
- * addComposerKeyHandler run first (the @-mention autocomplete of mentions.js
- * plugs in there, to take arrows, Enter, Tab and Esc while its list is open),
- * then Enter sends, Up in an empty composer edits my last message, and Esc
- * cancels a reply.
+ * addComposerKeyHandler run first (the @-mention and :shortcode popup of
+ * autocomplete.js plugs in there, to take arrows, Enter, Tab and Esc while
+ * its list is open), then Enter sends, Up in an empty composer edits my last
+ * message, and Esc cancels a reply.
  */
 
 import { newClientId, sleep } from './api.js';

@@ -36,6 +36,7 @@ export const dom = {
   replyExcerpt: $('reply-excerpt'),
   replyCancel: $('reply-cancel'),
   send: $('send'),
+  emojiButton: $('emoji-button'),
   charCount: $('char-count'),
   membersPanel: $('members-panel'),
   membersClose: $('members-close'),

@@ -2,9 +2,11 @@
  * Editing my own message in place: a textarea replaces its body; Enter saves
  * (PATCH /api/messages/{id}), Shift+Enter is a new line, Esc cancels. The
  * server decides who may edit and until when (PARLEY_EDIT_SECONDS); its
- * refusal is shown under the editor, which stays open.
+ * refusal is shown under the editor, which stays open. The editor completes
+ * mentions and :shortcodes: as the composer does (autocomplete.js).
  */
 
+import { attachAutocomplete } from './autocomplete.js';
 import { dom } from './dom.js';
 import { rerenderMessage, updateMessageInView } from './messages.js';
 import { handleAuthError, logUnexpected } from './notices.js';
@@ -102,8 +104,12 @@ export function startEdit(view, id, { returnTo = null } = {}) {
   view.editing = edit;
   li.classList.add('editing');
   li.querySelector('.body').after(form);
+  const completion = attachAutocomplete(textarea, {
+    container: form, members: () => [...view.members.values()], meId: me.id, placement: 'below',
+  });
   textarea.addEventListener('keydown', (event) => {
     event.stopPropagation(); // arrow keys and Esc belong to the textarea, not to the message list
+    if (completion.onKeydown(event)) return;
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
       event.preventDefault();
       save(view, edit);

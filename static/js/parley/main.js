@@ -4,12 +4,15 @@
  */
 
 import { bindMessageActions } from './actions.js';
-import { onComposerKeydown, submitComposer, updateComposer } from './composer.js';
+import { attachAutocomplete } from './autocomplete.js';
+import { addComposerKeyHandler, onComposerKeydown, submitComposer, updateComposer } from './composer.js';
 import { dom } from './dom.js';
+import { openEmojiPicker } from './emojipopover.js';
 import { invite, searchInvitees } from './invite.js';
 import { renderMembers } from './members.js';
 import { loadOlder, revealMessage } from './messages.js';
 import { setUpNotifications } from './notifications.js';
+import { closeReactionPicker, openReactionPicker, setReactionPicker } from './picker.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
 import { scheduleRead } from './read.js';
 import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
@@ -18,12 +21,42 @@ import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js
 import { isAtBottom, scrollToBottom } from './scroll.js';
 import { hideSearch, onSearchResultClick, runSearch } from './search.js';
 import { closePanels, togglePanel } from './sidebar.js';
-import { config, state } from './state.js';
+import { config, me, state } from './state.js';
 import { sendTyping } from './typing.js';
 import { debounce } from './ui.js';
 
 // ?message=<id> comes from search results, #message-<id> from "Copy link".
 const messageIdFromUrl = () => messageIdFromSearch(window.location.search) || messageIdFromHash(window.location.hash);
+
+const roomMembers = () => (state.view ? [...state.view.members.values()] : []);
+
+/** Put `text` at the composer's caret (over any selection), as if typed. */
+function insertInComposer(text) {
+  const composer = dom.composer;
+  composer.setRangeText(text, composer.selectionStart, composer.selectionEnd, 'end');
+  composer.focus();
+  composer.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+function toggleComposerEmoji() {
+  const button = dom.emojiButton;
+  if (button.getAttribute('aria-expanded') === 'true') {
+    closeReactionPicker();
+    return;
+  }
+  button.setAttribute('aria-expanded', 'true');
+  openReactionPicker({
+    anchor: dom.composerForm,
+    label: 'Insert an emoji',
+    toggle: button,
+    onPick: insertInComposer,
+    onClose: () => {
+      button.setAttribute('aria-expanded', 'false');
+      // Esc: the focus was in the picker, now gone; it goes back to the button.
+      if (!document.activeElement || document.activeElement === document.body) button.focus();
+    },
+  });
+}
 
 function bindEvents() {
   dom.roomList.addEventListener('click', onSidebarClick);
@@ -38,7 +71,12 @@ function bindEvents() {
     if (event.key === 'Escape') closePanels();
   });
 
+  // Before the composer's own input listener, which then counts the text with its shortcodes replaced.
+  const completion = attachAutocomplete(dom.composer, { container: dom.composerForm, members: roomMembers, meId: me.id });
+  addComposerKeyHandler((event) => completion.onKeydown(event));
   dom.composer.addEventListener('keydown', onComposerKeydown);
+  setReactionPicker(openEmojiPicker);
+  dom.emojiButton.addEventListener('click', toggleComposerEmoji);
   dom.replyCancel.addEventListener('click', () => {
     cancelReply();
     dom.composer.focus();

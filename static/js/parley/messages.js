@@ -167,6 +167,16 @@ export function rerenderMessage(view, id) {
   const active = old.contains(document.activeElement) ? document.activeElement : null;
   if (!old.isConnected) return;
   old.replaceWith(li);
+  // An open reaction picker moves to the new copy, a search half typed and all.
+  const picker = [...old.children].find((child) => child.classList.contains('emoji-picker'));
+  if (picker) {
+    li.append(picker);
+    if (active && picker.contains(active)) {
+      active.focus({ preventScroll: true });
+      updateSeenBy(view);
+      return;
+    }
+  }
   if (active) {
     // The same control in the new copy: a reaction chip just toggled, a bar button, or the message itself.
     const { action, emoji } = active.dataset || {};

@@ -1,6 +1,6 @@
 /*
- * The reaction picker. For now a row of quick reactions; the emoji picker
- * (emojipicker.js: search by name, :shortcode:) plugs in with
+ * The reaction picker: a row of quick reactions until the emoji picker
+ * (emojipopover.js, registered by main.js) plugs in with
  * setReactionPicker(open), where open({anchor, onPick, onClose}) shows a
  * picker inside `anchor`, calls onPick(emoji) with the choice and returns a
  * function that closes it.
@@ -58,17 +58,19 @@ function openQuickPicker({ anchor, onPick, onClose }) {
 
 let opener = openQuickPicker;
 
-/** Replace the quick-reaction row with another picker (the hook for emojipicker.js). */
+/** Replace the quick-reaction row with another picker (the hook for emojipopover.js). */
 export function setReactionPicker(open) {
   opener = open || openQuickPicker;
 }
 
-/** Open the picker in `anchor` (closing any other); `onPick(emoji)` gets the choice. */
-export function openReactionPicker({ anchor, onPick, onClose }) {
+/**
+ * Open the picker in `anchor` (closing any other); `onPick(emoji)` gets the
+ * choice. Other options (`label`, `toggle`) go to the picker as they are.
+ */
+export function openReactionPicker({ onClose, ...options }) {
   closeReactionPicker();
   const closeThis = opener({
-    anchor,
-    onPick,
+    ...options,
     onClose: () => {
       if (close === closeThis) close = null;
       if (onClose) onClose();

@@ -167,6 +167,7 @@ export function canSend(view) {
 export function renderComposerState(view, enabled = canSend(view)) {
   dom.composer.disabled = !enabled;
   dom.send.disabled = !enabled;
+  dom.emojiButton.disabled = !enabled;
   if (view && view.room && view.room.is_member === false && view.room.kind === 'room') {
     const join = el('button', { type: 'button', className: 'button primary small', text: 'Join room' });
     join.addEventListener('click', () => joinRoom(view));

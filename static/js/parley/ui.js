@@ -200,3 +200,14 @@ export function debounce(fn, ms) {
   debounced.cancel = () => clearTimeout(timer);
   return debounced;
 }
+
+/**
+ * Scroll `scroller` just enough to show `child`. Unlike scrollIntoView, no
+ * other ancestor moves (a popup's list must not scroll the page behind it).
+ */
+export function scrollWithin(scroller, child) {
+  const box = scroller.getBoundingClientRect();
+  const item = child.getBoundingClientRect();
+  if (item.top < box.top) scroller.scrollTop -= box.top - item.top;
+  else if (item.bottom > box.bottom) scroller.scrollTop += item.bottom - box.bottom;
+}

@@ -1,4 +1,4 @@
-"""The per-process Hub and poll(): who is woken, what is seen, and the database fallback.
+"""The per-process Hub (rooms/hub.py): who is woken, the buffer and its floor, the rooms it keeps, floods.
 
 No server: the tests drive hub.refresh() themselves (background loops are off in
 tests). They run on SQLite and on PostgreSQL. Tests where a poll waits are
@@ -15,38 +15,14 @@ from django.db import connection
 from django.utils import timezone
 from django.test.utils import CaptureQueriesContext
 
-from rooms import events, presence, selectors, services
-from rooms.events import Waiter, hub
+from rooms import hub as hub_module
+from rooms import floods, polling, presence, selectors, services
+from rooms.hub import Waiter, hub
 from tests.live import wait_for
+from tests.rooms.polls import bodies, head, poll, post
 
 pytestmark = pytest.mark.django_db
 waits = pytest.mark.django_db(transaction=True)
-
-
-def head():
-    return events.stream_state()[0]
-
-
-def poll(user, cursor, timeout=0):
-    """What GET /api/events does after its checks: the stream and the user's rooms (poll_state), then poll()."""
-    rooms, now, _ = events.poll_state(user.id)
-    return events.poll(user_id=user.id, room_ids=rooms, cursor=cursor, head=now, timeout=timeout)
-
-
-def bodies(found):
-    return [event["message"]["body"] for event in found if event["type"] == "message"]
-
-
-def post(room, author, body):
-    return services.message_post(room=room, author=author, body=body)[0]
-
-
-def trim_buffer_past(cursor, author, room_factory, monkeypatch):
-    """Make the hub's buffer forget everything up to `cursor`, so that polls from it read the database."""
-    monkeypatch.setattr(events, "BUFFER_SIZE", 1)
-    for _ in range(3):
-        post(room_factory(author), author, "filler")
-        hub.refresh()
 
 
 def registered(user, rooms):
@@ -201,8 +177,8 @@ def test_release_all_answers_waiting_polls_at_once(make_user):
 def test_cursors_older_than_the_trimmed_buffer_are_served_from_the_database(
     make_user, room_factory, monkeypatch
 ):
-    monkeypatch.setattr(events, "BUFFER_SIZE", 5)
-    monkeypatch.setattr(events, "CATCH_UP_LIMIT", 7)
+    monkeypatch.setattr(hub_module, "BUFFER_SIZE", 5)
+    monkeypatch.setattr(polling, "CATCH_UP_LIMIT", 7)
     ana, ben = make_user("Ana"), make_user("Ben")
     room = room_factory(ana, "history")
     other = room_factory(ana, "elsewhere", is_private=True)  # ben never sees these
@@ -215,7 +191,7 @@ def test_cursors_older_than_the_trimmed_buffer_are_served_from_the_database(
         post(other, ana, f"secret{n}")
         hub.refresh()  # the buffer trims itself as it grows
     assert hub.floor > start, "the buffer should no longer reach back to the start"
-    assert len(hub._entries) <= 2 * events.BUFFER_SIZE
+    assert len(hub._entries) <= 2 * hub_module.BUFFER_SIZE
 
     seen, cursor, rounds = [], start, 0
     while len(seen) < len(sent) and rounds < 50:
@@ -236,8 +212,8 @@ def test_cursors_older_than_the_trimmed_buffer_are_served_from_the_database(
 
 @waits
 def test_the_database_path_pages_through_events_the_user_does_not_see(make_user, room_factory, monkeypatch):
-    monkeypatch.setattr(events, "BUFFER_SIZE", 2)
-    monkeypatch.setattr(events, "CATCH_UP_LIMIT", 3)
+    monkeypatch.setattr(hub_module, "BUFFER_SIZE", 2)
+    monkeypatch.setattr(polling, "CATCH_UP_LIMIT", 3)
     ana, ben = make_user("Ana"), make_user("Ben")
     room_factory(ana, "secret", is_private=True)
     start = head()
@@ -257,101 +233,6 @@ def test_the_database_path_pages_through_events_the_user_does_not_see(make_user,
     assert rounds >= 2  # pages of CATCH_UP_LIMIT rows, each moving the cursor on
 
 
-# Joining and leaving in the middle of a batch -------------------------------------------
-
-
-@pytest.mark.parametrize("from_database", [False, True], ids=["buffer", "database"])
-def test_a_leave_mid_batch_keeps_what_came_before_it_and_hides_what_came_after(
-    make_user, room_factory, monkeypatch, from_database
-):
-    ana, ben = make_user("Ana"), make_user("Ben")
-    room = room_factory(ana, "leaving")
-    services.room_join(room=room, user=ben)
-    cursor = head()
-    hub.refresh()
-    post(room, ana, "before you go")
-    services.room_leave(room=room, user=ben)
-    post(room, ana, "after you left")
-    if from_database:
-        trim_buffer_past(cursor, ana, room_factory, monkeypatch)
-        assert hub.collect(ben.id, set(), cursor) is None
-    found, _ = poll(ben, cursor)
-    assert bodies(found) == ["before you go"]
-    assert [e["action"] for e in found if e["type"] == "room" and e["user"]["id"] == ben.id] == ["left"]
-
-
-@pytest.mark.parametrize("from_database", [False, True], ids=["buffer", "database"])
-def test_an_invitation_mid_batch_shows_what_comes_after_it_only(
-    make_user, room_factory, monkeypatch, from_database
-):
-    ana, ben = make_user("Ana"), make_user("Ben")
-    room = room_factory(ana, "private", is_private=True)
-    cursor = head()
-    hub.refresh()
-    post(room, ana, "before the invitation")
-    services.room_invite(room=room, inviter=ana, invitee=ben)
-    post(room, ana, "welcome")
-    if from_database:
-        trim_buffer_past(cursor, ana, room_factory, monkeypatch)
-        assert hub.collect(ben.id, set(), cursor) is None
-    found, _ = poll(ben, cursor)
-    assert bodies(found) == ["welcome"]
-    assert [e["action"] for e in found if e["type"] == "room" and e["room"] == room.slug] == ["invited"]
-
-
-def test_a_join_or_leave_between_the_rooms_and_the_head_neither_leaks_nor_loses(make_user, room_factory):
-    """The view reads the rooms, then the head: a join or leave may fall in between."""
-    ana, ben = make_user("Ana"), make_user("Ben")
-    private = room_factory(ana, "private", is_private=True)
-    public = room_factory(ana, "public")
-    services.room_join(room=public, user=ben)
-    cursor = head()
-    post(private, ana, "not for ben")
-    post(public, ana, "for ben")
-    rooms_before = selectors.room_ids_of(ben.id)
-    # Between the view's rooms and its head: ben is invited in, and leaves public.
-    services.room_invite(room=private, inviter=ana, invitee=ben)
-    services.room_leave(room=public, user=ben)
-    found, _ = events.poll(user_id=ben.id, room_ids=rooms_before, cursor=cursor, head=head(), timeout=0)
-    assert bodies(found) == ["for ben"]
-
-
-def test_changing_a_room_one_is_not_a_member_of_shows_none_of_its_messages(make_user, room_factory):
-    ana, boss = make_user("Ana"), make_user("Boss", staff=True)
-    room = room_factory(ana, "private", is_private=True)
-    cursor = head()
-    hub.refresh()
-    services.room_update(room=room, by=boss, topic="moderated")
-    post(room, ana, "private talk")
-    found, _ = poll(boss, cursor)
-    assert bodies(found) == []
-
-
-def test_a_purge_landing_during_a_catch_up_read_gives_410_not_a_silent_gap(api, make_user, room_factory, monkeypatch):
-    from rooms import events, services
-    from rooms.models import Room, Stream
-
-    ana = make_user("Ana")
-    room = room_factory(ana, "busy")
-    client = api(ana)
-    cursor = int(client.get("/api/events").json()["cursor"])
-    services.message_post(room=room, author=ana, body="soon purged")
-    monkeypatch.setattr(events, "BUFFER_SIZE", 0)  # force the database path
-    events.hub.reset()
-    real = events.load_entries
-
-    def purge_meanwhile(queryset):
-        # What a purge of the room's messages commits: the room's mark and the stream's.
-        Room.objects.filter(id=room.id).update(pruned_through=cursor + 1)
-        Stream.objects.filter(id=1).update(pruned_through=cursor + 1)
-        return real(queryset)
-
-    monkeypatch.setattr(events, "load_entries", purge_meanwhile)
-    response = client.get("/api/events", {"cursor": str(cursor), "timeout": "0"})
-    assert response.status_code == 410
-    assert response.json()["error"]["code"] == "cursor_expired"
-
-
 # The rooms the hub keeps for users who poll ---------------------------------------------------
 
 
@@ -360,18 +241,18 @@ def test_poll_state_reads_the_rooms_once_then_follows_joins_and_leaves_from_the_
     public = room_factory(ana, "public")
     private = room_factory(ana, "private", is_private=True)
     services.room_join(room=public, user=ben)
-    assert events.poll_state(ben.id)[0] == {public.id}
+    assert polling.poll_state(ben.id)[0] == {public.id}
     # Kept: the next poll reads only the stream row.
     with CaptureQueriesContext(connection) as queries:
-        rooms, now, _ = events.poll_state(ben.id)
+        rooms, now, _ = polling.poll_state(ben.id)
     assert rooms == {public.id} and now == head()
     assert len(queries) == 1, [query["sql"] for query in queries]
     # Joins and leaves reach the kept rooms through the events that make them.
     services.room_invite(room=private, inviter=ana, invitee=ben)
-    assert events.poll_state(ben.id)[0] == {public.id, private.id}
+    assert polling.poll_state(ben.id)[0] == {public.id, private.id}
     services.room_leave(room=public, user=ben)
     services.room_update(room=private, by=ana, topic="changed")  # a room event about ben's room, not a move
-    assert events.poll_state(ben.id)[0] == {private.id} == selectors.room_ids_of(ben.id)
+    assert polling.poll_state(ben.id)[0] == {private.id} == selectors.room_ids_of(ben.id)
     found, _ = poll(ben, head())
     assert found == []
 
@@ -403,12 +284,12 @@ def test_rooms_read_at_an_older_head_are_rolled_forward_before_they_are_kept(mak
 
 def test_kept_rooms_of_users_who_stopped_polling_are_forgotten(make_user, room_factory, monkeypatch):
     ben = make_user("Ben")
-    events.poll_state(ben.id)
+    polling.poll_state(ben.id)
     assert hub.rooms_of(ben.id) == set()
     hub.forget_rooms(idle_seconds=60)
     assert hub.rooms_of(ben.id) == set()  # asked just now: kept
     later = time.monotonic() + 61
-    monkeypatch.setattr(events.time, "monotonic", lambda: later)
+    monkeypatch.setattr(hub_module.time, "monotonic", lambda: later)
     hub.forget_rooms(idle_seconds=60)
     assert hub.rooms_of(ben.id) is None
 
@@ -416,20 +297,20 @@ def test_kept_rooms_of_users_who_stopped_polling_are_forgotten(make_user, room_f
 def test_a_poll_that_may_wait_asks_the_database_nothing_while_the_hub_is_current(make_user, room_factory, monkeypatch):
     ana = make_user("Ana")
     room = room_factory(ana, "general")
-    events.poll_state(ana.id)  # the buffer is loaded and ana's rooms kept
+    polling.poll_state(ana.id)  # the buffer is loaded and ana's rooms kept
     monkeypatch.setattr(type(hub), "current", property(lambda self: True))  # as with the fetch loop and listener up
     with CaptureQueriesContext(connection) as queries:
-        rooms, now, _ = events.poll_state(ana.id, cursor=hub.head)
+        rooms, now, _ = polling.poll_state(ana.id, cursor=hub.head)
     assert (len(queries), rooms, now) == (0, {room.id}, hub.head)
     # A cursor past this process's head (from another worker) is checked against the database.
     post(room, ana, "through another worker")  # committed; this hub has not read it yet
     with CaptureQueriesContext(connection) as queries:
-        rooms, now, _ = events.poll_state(ana.id, cursor=head())
+        rooms, now, _ = polling.poll_state(ana.id, cursor=head())
     assert now == head() == hub.head and len(queries) >= 1
     # And without a cursor (a poll that may not wait) the head is always read.
     monkeypatch.setattr(type(hub), "current", property(lambda self: False))
     with CaptureQueriesContext(connection) as queries:
-        events.poll_state(ana.id, cursor=hub.head)
+        polling.poll_state(ana.id, cursor=hub.head)
     assert len(queries) == 1
 
 
@@ -438,9 +319,9 @@ def test_a_poll_that_may_wait_asks_the_database_nothing_while_the_hub_is_current
 
 def test_a_flood_is_recognised_by_big_answers_in_quick_succession_and_wears_off(make_user, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(events.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(hub_module.time, "monotonic", lambda: clock[0])
     monkeypatch.setattr(type(hub), "busy", property(lambda self: True))
-    hub._ensure_started()
+    hub.reset()  # the hub keeps time by the test's clock from here
     conversation, catch_up, flood = 1, 2, 3
     for _ in range(20):  # an event or two at a time, however fast: never held back
         hub.note_answer(conversation, 2)
@@ -452,17 +333,17 @@ def test_a_flood_is_recognised_by_big_answers_in_quick_succession_and_wears_off(
     assert hub.gather_seconds(catch_up) == 0
     hub.note_answer(flood, 2)
     clock[0] += 0.3
-    hub.note_answer(flood, events.FLOOD_EVENTS)  # many events, soon after the last answer
-    assert hub.gather_seconds(flood) == events.GATHER_SECONDS
+    hub.note_answer(flood, floods.FLOOD_EVENTS)  # many events, soon after the last answer
+    assert hub.gather_seconds(flood) == floods.GATHER_SECONDS
     clock[0] += 0.4
-    assert hub.gather_seconds(flood) == pytest.approx(events.GATHER_SECONDS - 0.4)
-    clock[0] += events.FLOOD_HOLD_SECONDS
+    assert hub.gather_seconds(flood) == pytest.approx(floods.GATHER_SECONDS - 0.4)
+    clock[0] += floods.FLOOD_HOLD_SECONDS
     assert hub.gather_seconds(flood) == 0
 
 
 @waits
 def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make_user, room_factory, monkeypatch):
-    monkeypatch.setattr(events, "GATHER_SECONDS", 0.3)
+    monkeypatch.setattr(floods, "GATHER_SECONDS", 0.3)
     monkeypatch.setattr(type(hub), "busy", property(lambda self: True))
     ana, ben = make_user("Ana"), make_user("Ben")
     room = room_factory(ana, "busy")
@@ -470,7 +351,7 @@ def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make
     ana_client, ben_client = api(ana), api(ben)
     ana_cursor, ben_cursor = ana_client.get("/api/events").json()["cursor"], ben_client.get("/api/events").json()["cursor"]
     hub.note_answer(ben.id, 1)
-    hub.note_answer(ben.id, events.FLOOD_EVENTS)  # ben is flooded; ana is not
+    hub.note_answer(ben.id, floods.FLOOD_EVENTS)  # ben is flooded; ana is not
     post(room, ana, "first")
     started = time.monotonic()
 
@@ -494,55 +375,14 @@ def test_a_flooded_users_answer_waits_to_gather_and_carries_everything(api, make
 
 
 def test_a_server_that_keeps_up_answers_a_flooded_user_at_once(make_user):
-    hub._ensure_started()
     hub.note_answer(7, 1)
     hub.note_answer(7, 50)  # flooded...
     assert not hub.busy  # ...but this process answers few polls a second
     assert hub.gather_seconds(7) == 0
-    for _ in range(events.BUSY_ANSWERS_PER_SECOND * 2):
+    for _ in range(floods.BUSY_ANSWERS_PER_SECOND * 2):
         hub.note_answer(8, 1)
     hub._rate_since -= 1.0  # a second of that many answers
     hub.note_answer(8, 1)
     assert hub.busy and hub.gather_seconds(7) > 0
 
 
-# A user changed while their poll waits --------------------------------------------------------------
-
-
-@waits
-@pytest.mark.parametrize("change", ["deactivated", "token revoked"])
-def test_a_waiting_poll_gives_nothing_to_a_user_deactivated_or_logged_out_meanwhile(api, make_user, room_factory,
-                                                                                    change):
-    """The poll authenticated its user when it arrived; anything that could change that is re-checked
-    before it answers with events: it answers with none, and the client's next poll is refused."""
-    from users.models import ApiToken
-
-    ana, ben = make_user("Ana"), make_user("Ben")
-    room = room_factory(ana, "live")
-    services.room_join(room=room, user=ben)
-    client = api(ben)
-    cursor = client.get("/api/events").json()["cursor"]
-    hub.refresh()
-    answer = {}
-
-    def wait():
-        answer["response"] = client.get("/api/events", {"cursor": cursor, "timeout": "10"})
-        connection.close()
-
-    thread = threading.Thread(target=wait)
-    thread.start()
-    wait_for(lambda: ben.id in hub.waiting_user_ids, 5, "the poll never waited")
-    if change == "deactivated":
-        ben.is_active = False
-        ben.save()
-    else:
-        ApiToken.objects.filter(user=ben).delete()
-    post(room, ana, "not for ben any more")
-    hub.refresh()
-    thread.join(5)
-    assert not thread.is_alive()
-    response = answer["response"]
-    assert response.status_code == 200
-    assert bodies(response.json()["events"]) == []
-    assert response.json()["cursor"] == cursor, "nothing was skipped: a client that is let back in sees it all"
-    assert client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code == 401
