@@ -178,7 +178,7 @@ def message_reactions(request, message_id):
     message = _message(request, message_id)
     if not message.room.is_member:
         raise forbidden("Join the room first.")
-    value = field_str(read_json(request), "emoji", max_length=64)
+    value = field_str(read_json(request), "emoji", max_length=64, strip=False)
     emoji = normalize_reaction(value)
     if emoji is None:
         raise invalid("Not an emoji.", {"emoji": ["One emoji, or a :shortcode: this server knows."]})

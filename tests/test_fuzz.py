@@ -379,9 +379,9 @@ emoji_strings = st.one_of(
 def reaction_target(api, make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana, "reaction fuzz")
-    from rooms import services
+    from rooms import messaging
 
-    message = services.message_post(room=room, author=ana, body="react to me")[0]
+    message = messaging.message_post(room=room, author=ana, body="react to me")[0]
     return {"client": api(ana), "message": message}
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from rooms import services
+from rooms import messaging, services
 from users.services import token_create
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ class World:
         """A fresh message by the author, with the author's own 👍 on it; its body is a secret."""
         self.count += 1
         body = f"secret {kind} {self.count} {self.tag}"
-        message = services.message_post(room=self.rooms[kind], author=self.author, body=body)[0]
+        message = messaging.message_post(room=self.rooms[kind], author=self.author, body=body)[0]
         response = self.call("author", "POST", f"/api/messages/{message.id}/reactions", {"emoji": "👍"})
         assert response.status_code == 200, response.content
         return message

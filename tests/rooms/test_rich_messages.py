@@ -19,7 +19,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from rooms import services
+from rooms import messaging, services
 from rooms.models import Message
 from tests.conftest import error_of
 
@@ -319,7 +319,7 @@ def test_a_reply_into_another_room_a_deleted_or_a_missing_message_is_400(chat):
 
 def test_a_reply_to_a_private_rooms_message_says_nothing_about_it(chat, room_factory):
     secret_room = room_factory(chat.eve, "secret", is_private=True)
-    secret = services.message_post(room=secret_room, author=chat.eve, body="the secret plan")[0]
+    secret = messaging.message_post(room=secret_room, author=chat.eve, body="the secret plan")[0]
     response = send(chat.a, chat.room, "reply", reply_to=secret.id)
     error_of(response, 400, "invalid")
     assert "secret plan" not in response.content.decode()
