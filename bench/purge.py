@@ -291,7 +291,7 @@ class Writer(threading.Thread):
     def run(self):
         from django.db import connection
 
-        from rooms import services
+        from rooms import messaging
         from rooms.models import Room
         from users.models import User
 
@@ -300,7 +300,7 @@ class Writer(threading.Thread):
         while not self._halt.is_set() and n < 1_000_000:
             began = time.monotonic()
             try:
-                message, _ = services.message_post(room=room, author=author, body=f"during the purge {n}")
+                message, _ = messaging.message_post(room=room, author=author, body=f"during the purge {n}")
                 self.ids.append(message.id)
             except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
                 self.errors.append(repr(error))

@@ -183,6 +183,8 @@ LOGGING = {
 # Parley's own settings (see README "Configuration").
 PARLEY_REQUIRE_APPROVAL = env_bool("PARLEY_REQUIRE_APPROVAL")
 PARLEY_MAX_MESSAGE_CHARS = env_int("PARLEY_MAX_MESSAGE_CHARS", 4000, minimum=1)
+# Authors may edit their messages for this long after posting (403 edit_window_closed after).
+PARLEY_EDIT_SECONDS = env_int("PARLEY_EDIT_SECONDS", 3600, minimum=1)
 PARLEY_RETENTION_MESSAGES = env_int("PARLEY_RETENTION_MESSAGES", 500, minimum=1)
 PARLEY_RETENTION_DAYS = env_int("PARLEY_RETENTION_DAYS", 0) or None
 PARLEY_RATE_LIMITS = env_bool("PARLEY_RATE_LIMITS", default=True)
@@ -265,6 +267,8 @@ PARLEY_RATE_INVITED = env_rate("PARLEY_RATE_INVITED", "20/1h")  # per invitee, w
 PARLEY_RATE_READ = env_rate("PARLEY_RATE_READ", "240/1m")
 PARLEY_RATE_DM_OPEN = env_rate("PARLEY_RATE_DM_OPEN", "60/1h")
 PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblocks together
+PARLEY_RATE_EDIT = env_rate("PARLEY_RATE_EDIT", "60/1m")  # edits and deletes together
+PARLEY_RATE_REACT = env_rate("PARLEY_RATE_REACT", "120/1m")  # adding and removing together
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
 # Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")

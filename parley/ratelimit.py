@@ -124,6 +124,8 @@ READ = Rule("read", "PARLEY_RATE_READ", per="user")
 DM_OPEN = Rule("dm_open", "PARLEY_RATE_DM_OPEN", per="user")
 BLOCK = Rule("block", "PARLEY_RATE_BLOCK", per="user")  # blocks and unblocks count together
 SEARCH = Rule("search", "PARLEY_RATE_SEARCH", per="user")
+EDIT = Rule("edit", "PARLEY_RATE_EDIT", per="user")  # edits and deletes count together
+REACT = Rule("react", "PARLEY_RATE_REACT", per="user")  # adding and removing count together
 
 
 def enabled():

@@ -13,9 +13,10 @@ from users.middleware import token_user_from_cache
 from users.models import User
 from users.serializers import user_with_presence
 
-from . import polling, presence, search, selectors, services
-from .models import NAME_MAX_LENGTH
-from .serializers import message_to_dict, room_to_dict
+from . import messaging, polling, presence, search, selectors, services
+from .models import NAME_MAX_LENGTH, Message
+from .emoji import normalize_reaction
+from .serializers import message_to_dict, messages_to_dicts, room_to_dict
 
 
 def _room(request, slug, *, member=False):
@@ -126,13 +127,78 @@ def room_messages(request, slug):
         before = query_int(request, "before", minimum=1)
         limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
         messages, has_more = selectors.history(room, before=before, limit=limit, hidden=request.user.blocked_ids)
-        return json_response({"messages": [message_to_dict(m) for m in messages], "has_more": has_more})
+        return json_response({"messages": messages_to_dicts(messages), "has_more": has_more})
     room = _room(request, slug, member=True)
     data = read_json(request)
     body = field_str(data, "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
     client_id = field_str(data, "client_id", required=False, max_length=64, strip=False)  # echoed as sent
-    message, created = services.message_post(room=room, author=request.user, body=body, client_id=client_id or None)
+    reply_to = field_int(data, "reply_to", required=False, minimum=1)
+    if data.get("attachments"):  # files: not yet (issue 12); an empty list is fine
+        raise invalid("This server does not take attachments yet.", {"attachments": ["Not supported yet."]})
+    message, created = messaging.message_post(
+        room=room, author=request.user, body=body, client_id=client_id or None, reply_to=reply_to,
+    )
     return json_response({"message": message_to_dict(message)}, status=201 if created else 200)
+
+
+def _message(request, message_id):
+    """The message, if the user may read its room (and does not block its author), or 404."""
+    message = selectors.message_for(request.user, message_id)
+    if message is None:
+        raise not_found("No such message.")
+    return message
+
+
+@endpoint("GET", "PATCH", "DELETE")
+@ratelimit.limit(ratelimit.EDIT, methods=("PATCH", "DELETE"))
+def message_detail(request, message_id):
+    message = _message(request, message_id)
+    if request.method == "GET":
+        return json_response({"message": message_to_dict(message)})
+    if request.method == "DELETE":
+        if message.author_id != request.user.id and not request.user.is_staff:
+            raise forbidden("Only the author (or staff) can delete a message.")
+        messaging.message_delete(message=message)
+        return no_content()
+    if message.author_id != request.user.id:
+        raise forbidden("Only the author can edit a message.")
+    body = field_str(read_json(request), "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
+    try:
+        message = messaging.message_edit(message=message, body=body)
+    except messaging.EditWindowClosed as error:
+        raise ApiError(403, "edit_window_closed", str(error)) from None
+    except Message.DoesNotExist:  # deleted meanwhile
+        raise not_found("No such message.") from None
+    return json_response({"message": message_to_dict(message)})
+
+
+@endpoint("POST")
+@ratelimit.limit(ratelimit.REACT)
+def message_reactions(request, message_id):
+    message = _message(request, message_id)
+    if not message.room.is_member:
+        raise forbidden("Join the room first.")
+    value = field_str(read_json(request), "emoji", max_length=64, strip=False)
+    emoji = normalize_reaction(value)
+    if emoji is None:
+        raise invalid("Not an emoji.", {"emoji": ["One emoji, or a :shortcode: this server knows."]})
+    try:
+        messaging.reaction_add(message=message, user=request.user, emoji=emoji)
+    except Message.DoesNotExist:  # deleted meanwhile
+        raise not_found("No such message.") from None
+    return json_response({"message": message_to_dict(_message(request, message.id))})
+
+
+@endpoint("DELETE")
+@ratelimit.limit(ratelimit.REACT)
+def message_reaction(request, message_id, emoji):
+    message = _message(request, message_id)
+    if not message.room.is_member:
+        raise forbidden("Join the room first.")
+    canonical = normalize_reaction(emoji)
+    if canonical is not None:  # nothing else was ever stored: removing it is done already
+        messaging.reaction_remove(message=message, user=request.user, emoji=canonical)
+    return no_content()
 
 
 @endpoint("POST")
@@ -185,7 +251,7 @@ def message_search(request):
     found = search.search_messages(
         user=request.user, query=query, room=room, limit=limit, hidden=request.user.blocked_ids,
     )
-    return json_response({"messages": [message_to_dict(m) for m in found]})
+    return json_response({"messages": messages_to_dicts(found)})
 
 
 @token_user_from_cache

@@ -11,15 +11,15 @@ client then simply polls again from the new cursor.
 
 
 def visible_events(events, blocked_ids):
-    """Return `events` without the messages and typing notices of the people in `blocked_ids`."""
+    """Return `events` without the messages, edits, reactions and typing notices of the people in `blocked_ids`."""
     if not blocked_ids:
         return events
     return [event for event in events if _actor_id(event) not in blocked_ids]
 
 
 def _actor_id(event):
-    if event["type"] == "message":
+    if event["type"] in ("message", "message_updated"):
         return event["message"]["author"]["id"]
-    if event["type"] == "typing":
+    if event["type"] in ("typing", "reaction"):
         return event["user"]["id"]
-    return None  # room changes, receipts, presence: facts about the room, not words in it
+    return None  # deletions, room changes, receipts, presence: facts about the room, not words in it

@@ -13,6 +13,21 @@ def message_event(message) -> dict:
     return {"type": "message", "room": message.room.slug, "message": message_to_dict(message)}
 
 
+def message_updated_event(message) -> dict:
+    """An edit (or anything else that changed the message): the whole message, as now."""
+    return {"type": "message_updated", "room": message.room.slug, "message": message_to_dict(message)}
+
+
+def message_deleted_event(*, room, message_id: int) -> dict:
+    return {"type": "message_deleted", "room": room.slug, "message_id": message_id}
+
+
+def reaction_event(*, message, user, emoji: str, action: str) -> dict:
+    """A reaction "added" or "removed"."""
+    return {"type": "reaction", "room": message.room.slug, "message_id": message.id, "emoji": emoji,
+            "user": user_ref(user), "action": action}
+
+
 def typing_event(*, room, user) -> dict:
     return {"type": "typing", "room": room.slug, "user": user_ref(user)}
 

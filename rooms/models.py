@@ -87,7 +87,10 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(id__lt=message_id) if message_id else self
 
     def with_refs(self):
-        return self.select_related("room", "author")
+        """Everything message_to_dict() reads, in two queries (reply excerpts: messages_to_dicts())."""
+        return self.select_related("room", "author").prefetch_related(
+            models.Prefetch("reactions", queryset=Reaction.objects.order_by("id"))
+        )
 
     def not_by(self, author_ids):
         """Leave out the messages of these authors (the people a reader blocks); none: no change."""
@@ -100,6 +103,18 @@ class Message(models.Model):
     body = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # `body` rendered once, at post and at edit (rooms/markdown.py): sanitised HTML, and the plain
+    # text that reply excerpts and notifications quote.
+    html = models.TextField(default="", db_default="")
+    text = models.TextField(default="", db_default="")
+    # The user ids the body mentions, resolved among the room's members when it was written
+    # (@**all**: every member then, and mentions_everyone).
+    mentions = models.JSONField(default=list, db_default=[])
+    mentions_everyone = models.BooleanField(default=False, db_default=False)
+    # Not a foreign key: the original may be deleted or purged while the reply stays,
+    # quoting it as {id, deleted: true}.
+    reply_to_id = models.BigIntegerField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     objects = MessageQuerySet.as_manager()
 
@@ -112,6 +127,29 @@ class Message(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["room", "-id"], name="message_room_id_desc")]
+
+
+class Mention(models.Model):
+    """A user named in a message (not @**all**): the index behind each room's mention_count."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mention_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="mention_unique")]
+        indexes = [models.Index(fields=["user", "message"])]
+
+
+class Reaction(models.Model):
+    """One user's one emoji on a message; a message's reactions go with it."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique")]
 
 
 class Stream(models.Model):
@@ -144,6 +182,9 @@ class Event(models.Model):
     PRESENCE = "presence"
     RECEIPT = "receipt"
     ROOM = "room"
+    MESSAGE_UPDATED = "message_updated"
+    MESSAGE_DELETED = "message_deleted"
+    REACTION = "reaction"
     # Written by the database on every membership change (migration 0005): never sent to clients.
     MEMBERSHIP = "membership"
 

@@ -34,7 +34,7 @@ from django.db.models import Max, Q, Subquery
 from django.utils import timezone
 
 from . import stream
-from .models import Event, Message, Room
+from .models import Event, Mention, Message, Reaction, Room
 
 BATCH_SIZE = 2000
 # How often the maintenance loop runs (rooms/maintenance.py sleeps this plus up
@@ -137,10 +137,11 @@ def _set_constraints(mode):
 def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
     """Delete these messages and their events; return ({room id: its last deleted position}, their room ids).
 
-    Two plain DELETEs with RETURNING: QuerySet.delete() would first load every
-    message (bodies and all) to cascade to the events by hand. The events go
-    first, by their indexed message_id, so the messages then have nothing
-    pointing at them (Event is the only model that refers to Message).
+    Plain DELETEs with RETURNING: QuerySet.delete() would first load every
+    message (bodies and all) to cascade to the events by hand. What refers to
+    the messages goes first, by indexed message_id (their events, edits and
+    reactions included; their reactions; their mentions), so the messages then
+    have nothing pointing at them.
     """
     marks, rooms = {}, []
     chunk = connection.features.max_query_params or len(ids)
@@ -154,6 +155,8 @@ def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
             )
             for position, room_id in cursor.fetchall():
                 marks[room_id] = max(marks.get(room_id, 0), position)
+            for model in (Reaction, Mention):
+                cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE message_id IN ({placeholders})", part)
             cursor.execute(
                 f"DELETE FROM {Message._meta.db_table} WHERE id IN ({placeholders}) RETURNING room_id", part
             )

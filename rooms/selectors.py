@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from users.models import User
 
-from .models import Membership, Message, Room
+from .models import Membership, Mention, Message, Room
 from .serializers import INVITER_FIELDS
 
 
@@ -21,6 +21,17 @@ def rooms_for(user):
         Message.objects.filter(room=OuterRef("pk"), id__gt=OuterRef("last_read"))
         .exclude(author=user)
         .not_by(user.blocked_ids)
+        .order_by()
+        .values("room")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    # Of those, the ones that mention the user, by name or as @**all**.
+    mentioned = (
+        Message.objects.filter(room=OuterRef("pk"), id__gt=OuterRef("last_read"))
+        .exclude(author=user)
+        .not_by(user.blocked_ids)
+        .filter(Q(mentions_everyone=True) | Q(Exists(Mention.objects.filter(message=OuterRef("pk"), user=user))))
         .order_by()
         .values("room")
         .annotate(n=Count("id"))
@@ -43,6 +54,7 @@ def rooms_for(user):
             last_read=Subquery(mine.values("last_read_message_id")[:1]),
             member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
             unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            mention_count=Coalesce(Subquery(mentioned, output_field=IntegerField()), Value(0)),
             **{f"stranger_{name}": F(f"stranger_invitation__invited_by__{name}") for name in INVITER_FIELDS},
         )
         .prefetch_related(Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
@@ -101,6 +113,25 @@ def history(room, *, before=None, limit=50, hidden=()):
     page = list(messages.with_refs().order_by("-id")[: limit + 1])
     has_more = len(page) > limit
     return page[:limit][::-1], has_more
+
+
+def message_for(user, message_id):
+    """Return the message, its room with `is_member`, if the user may read it, else None.
+
+    Readable: in a public room, or one the user is a member of; not by someone the user blocks.
+    """
+    mine = Membership.objects.filter(room=OuterRef("room_id"), user=user)
+    message = (
+        Message.objects.with_refs()
+        .filter(id=message_id)
+        .filter(Q(room__kind=Room.ROOM, room__is_private=False) | Q(Exists(mine)))
+        .not_by(user.blocked_ids)
+        .annotate(is_member=Exists(mine))
+        .first()
+    )
+    if message is not None:
+        message.room.is_member = message.is_member
+    return message
 
 
 def directory(query=""):

@@ -2,19 +2,71 @@
 from users.models import User
 from users.serializers import isoformat, user_ref
 
+from .models import Message
+
 # What a room's JSON needs of a stranger who invited the viewer (user_ref), as selectors.rooms_for annotates it.
 INVITER_FIELDS = ("id", "first_name", "last_name", "email")
 
 
-def message_to_dict(message):
+# How much of a replied-to message a reply quotes.
+EXCERPT_CHARS = 140
+
+
+def message_to_dict(message, *, originals=None):
+    """Serialise a message; `originals` ({id: Message}) spares the query for what it replies to.
+
+    Reactions come from the `reactions` prefetched by MessageQuerySet.with_refs(), or
+    `message.reaction_rows` when the caller knows them (a new message has none).
+    """
     return {
         "id": message.id,
         "room": message.room.slug,
         "author": user_ref(message.author),
         "body": message.body,
+        "html": message.html,
+        "mentions": list(message.mentions),
+        "reply_to": _reply_ref(message, originals),
+        "reactions": _reactions(message),
+        "attachments": [],
         "created_at": isoformat(message.created_at),
+        "edited_at": isoformat(message.edited_at) if message.edited_at else None,
         "client_id": message.client_id,
     }
+
+
+def messages_to_dicts(messages):
+    """Serialise a page of messages, with one query for all the messages they reply to."""
+    wanted = {m.reply_to_id for m in messages if m.reply_to_id is not None}
+    originals = _originals(wanted) if wanted else {}
+    return [message_to_dict(m, originals=originals) for m in messages]
+
+
+def _originals(ids):
+    return {m.id: m for m in Message.objects.filter(id__in=ids).select_related("author")}
+
+
+def _reply_ref(message, originals):
+    if message.reply_to_id is None:
+        return None
+    if originals is None:
+        originals = _originals({message.reply_to_id})
+    original = originals.get(message.reply_to_id)
+    if original is None:  # deleted, or purged
+        return {"id": message.reply_to_id, "deleted": True}
+    excerpt = original.text or original.body
+    if len(excerpt) > EXCERPT_CHARS:
+        excerpt = excerpt[: EXCERPT_CHARS - 1].rstrip() + "…"
+    return {"id": original.id, "author": user_ref(original.author), "excerpt": excerpt}
+
+
+def _reactions(message):
+    rows = getattr(message, "reaction_rows", None)
+    if rows is None:
+        rows = message.reactions.all()  # ordered by id when prefetched by with_refs()
+    grouped = {}
+    for row in sorted(rows, key=lambda row: row.id):
+        grouped.setdefault(row.emoji, []).append(row.user_id)
+    return [{"emoji": emoji, "user_ids": user_ids} for emoji, user_ids in grouped.items()]
 
 
 def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_users=None, shared=False):
@@ -42,6 +94,7 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
         "created_by": room.created_by_id,
         "member_count": _member_count(room, member_count),
         "unread_count": getattr(room, "unread_count", unread_count) or 0,
+        "mention_count": getattr(room, "mention_count", 0) or 0,
         "last_message_id": room.last_message_id,
         "retention_messages": room.kept_messages,
         "retention_days": room.kept_days,
@@ -50,7 +103,7 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
     if is_member is not None and not shared:
         data["is_member"] = bool(is_member)
     if shared:
-        data["unread_count"] = 0
+        data["unread_count"] = data["mention_count"] = 0
     inviter = _stranger_inviter(room)
     if inviter is not None:  # the viewer may stay, leave, or leave and block
         data["invited_by"] = user_ref(inviter)

@@ -1,24 +1,21 @@
-"""Writes about rooms and messages. Only these publish events.
+"""Writes about rooms, membership, typing and reading; messages are rooms/messaging.py's. Only these two publish events.
 
 Each write takes its stream position first (rooms/stream.py), so that writes
 are serialised in the order their events will be read, then stores the rows
 and the event (built by rooms/event_types.py) in the same transaction.
 """
-import json
-from contextlib import nullcontext
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from users.models import Block
 
 from . import stream
-from .event_types import message_event, receipt_event, room_event, typing_event
-from .models import NAME_MAX_LENGTH, Event, Membership, Message, Room, Stream
+from .event_types import receipt_event, room_event, typing_event
+from .models import NAME_MAX_LENGTH, Event, Membership, Room
 
 TYPING_MIN_INTERVAL = 2.0
 _last_typing = {}
@@ -215,96 +212,7 @@ def _free_slug(name):
     return slug
 
 
-# Messages ------------------------------------------------------------------------
-
-
-def message_post(*, room: Room, author, body: str, client_id: str | None = None) -> tuple[Message, bool]:
-    """Post a message; a repeated `client_id` returns the first message and False."""
-    check_body(body)
-    # A repeated client_id is caught by the unique constraint, not by a query
-    # before every insert: repeats are rare (a client resending after a lost
-    # answer), posts are not.
-    try:
-        if connection.vendor == "postgresql":
-            message = _message_insert_in_one_statement(room=room, author=author, body=body, client_id=client_id)
-        else:
-            with transaction.atomic():
-                position = stream.take_position()
-                message = Message.objects.create(room=room, author=author, body=body, client_id=client_id)
-                Room.objects.filter(pk=room.pk).update(last_message_id=message.id)
-                message.room, message.author = room, author
-                stream.append(position=position, type=Event.MESSAGE, room=room, message=message,
-                              data=message_event(message))
-        room.last_message_id = message.id
-    except IntegrityError:
-        existing = _message_by_client_id(room, author, client_id) if client_id is not None else None
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
-
-
-def _message_insert_in_one_statement(*, room, author, body, client_id) -> Message:
-    """Store a message and its event in one statement, its own transaction (PostgreSQL).
-
-    Messages are the hot write, and every write holds the stream row from its
-    position to its commit (rooms/stream.py). As separate statements that is
-    five round trips, each a wait for the worker's attention under load; as
-    one statement run in autocommit it is one, and the lock lasts the
-    statement and its commit. The message id is drawn after the stream row is
-    locked (its INSERT reads the position's row), so ids follow positions.
-    """
-    created_at = timezone.now()
-    draft = Message(id=0, room=room, author=author, body=body, client_id=client_id, created_at=created_at)
-    data = message_event(draft)
-    tables = {name: model._meta.db_table for name, model in
-              (("stream", Stream), ("message", Message), ("room", Room), ("event", Event))}
-    sql = """
-        WITH pos AS (
-            UPDATE {stream} SET last_position = last_position + 1 WHERE id = 1 RETURNING last_position
-        ), msg AS (
-            INSERT INTO {message} (room_id, author_id, body, client_id, created_at)
-            SELECT %(room)s, %(author)s, %(body)s, %(client_id)s, %(created_at)s FROM pos
-            RETURNING id
-        ), touched AS (
-            UPDATE {room} SET last_message_id = (SELECT id FROM msg) WHERE id = %(room)s
-        ), stored AS (
-            INSERT INTO {event} (position, type, room_id, message_id, is_public, data, created_at)
-            SELECT pos.last_position, %(type)s, %(room)s, msg.id, false,
-                   jsonb_set(%(data)s::jsonb, '{{message,id}}', to_jsonb(msg.id)), %(created_at)s
-            FROM pos, msg
-        ), woken AS (
-            SELECT pg_notify(%(channel)s, '')
-        )
-        SELECT msg.id FROM msg, woken
-    """.format(**tables)
-    params = {
-        "room": room.id, "author": author.id, "body": body, "client_id": client_id, "created_at": created_at,
-        "type": Event.MESSAGE, "data": json.dumps(data), "channel": stream.CHANNEL,
-    }
-    # Run from a view, the statement is its own transaction (autocommit): one
-    # round trip. Inside a caller's transaction (an admin action, a script, a
-    # test) a savepoint keeps a duplicate client_id from aborting the caller's
-    # work, as the IntegrityError is caught and answered by message_post.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    stream.wake_on_commit()  # the statement sent the NOTIFY for the other processes
-    draft.id = row[0]
-    return draft
-
-
-def check_body(body):
-    if not body or not body.strip():
-        raise ValidationError({"body": ["A message needs some text."]})
-    limit = settings.PARLEY_MAX_MESSAGE_CHARS
-    if len(body) > limit:
-        raise ValidationError({"body": [f"At most {limit} characters."]})
-
-
-def _message_by_client_id(room, author, client_id):
-    return Message.objects.with_refs().filter(room=room, author=author, client_id=client_id).first()
+# Typing and reading ---------------------------------------------------------------
 
 
 def typing_notify(*, room: Room, user, now=None) -> bool:

@@ -22,4 +22,7 @@ urlpatterns = [
     path("api/users", api.users, name="api_users"),
     path("api/dms", api.dms, name="api_dms"),
     path("api/search", api.message_search, name="api_search"),
+    path("api/messages/<int:message_id>", api.message_detail, name="api_message"),
+    path("api/messages/<int:message_id>/reactions", api.message_reactions, name="api_message_reactions"),
+    path("api/messages/<int:message_id>/reactions/<str:emoji>", api.message_reaction, name="api_message_reaction"),
 ]

@@ -16,7 +16,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from rooms import services
+from rooms import messaging, services
 from rooms.hub import hub
 from users.services import token_create
 
@@ -74,7 +74,7 @@ class World:
         services.room_join(room=self.rooms["public"], user=self.member)
         services.room_invite(room=self.rooms["private"], inviter=self.owner, invitee=self.member)
         self.messages = {
-            kind: services.message_post(room=room, author=self.owner, body=f"said in {kind} {self.tag}")[0]
+            kind: messaging.message_post(room=room, author=self.owner, body=f"said in {kind} {self.tag}")[0]
             for kind, room in self.rooms.items()
         }
         pending_token = token_create(user=self.pending)
@@ -244,7 +244,7 @@ def test_events_carry_only_the_callers_rooms(world, role):
         return
     cursor = response.json()["cursor"]
     for kind, room in world.rooms.items():
-        services.message_post(room=room, author=world.owner, body=f"later in {kind} {world.tag}")
+        messaging.message_post(room=room, author=world.owner, body=f"later in {kind} {world.tag}")
     services.typing_notify(room=world.rooms["private"], user=world.owner)
     services.room_update(room=world.rooms["private"], by=world.owner, topic=f"new hush topic {world.tag}")
     hub.refresh()

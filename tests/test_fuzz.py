@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis): odd message bodies and query parameters never give a 500.
+"""Property-based tests (hypothesis): odd message bodies, Markdown, reactions and query parameters never give a 500.
 
 A body the server accepts comes back exactly as sent, from the send answer,
 the history, the event stream and the database; a body it refuses is a 400
@@ -7,6 +7,7 @@ inside the test's transaction), so each looks only at what it added.
 """
 import json
 import string
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
@@ -148,10 +149,10 @@ def reader(api, make_user, room_factory, settings):
     settings.PARLEY_POLL_TIMEOUT_MAX = 0  # valid timeouts answer at once
     ana = make_user("Ana")
     room = room_factory(ana, "fuzz")
-    from rooms import services
+    from rooms import messaging
 
     for n in range(3):
-        services.message_post(room=room, author=ana, body=f"message {n} fuzz")
+        messaging.message_post(room=room, author=ana, body=f"message {n} fuzz")
     return {"client": api(ana), "room": room}
 
 
@@ -264,3 +265,149 @@ def test_markdown_renders_hostile_bodies_into_the_allow_list(body):
         assert tag in ALLOWED_TAGS
         assert attrs <= {"a": {"href", "rel", "target"}, "span": {"class", "data-user-id"}}.get(tag, set())
     assert set(result.mentions) <= {1, 2}
+
+
+# Rich messages (issue 11): Markdown built to hurt, and reactions that are not emoji ----------------------
+
+ALLOWED_TAGS = {"p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a", "span"}
+SAFE_SCHEMES = ("http", "https", "mailto")
+MARKDOWNISH = [
+    "**", "*", "_", "__", "~~", "~", "`", "```", "```python\n", "~~~", "\n", "\n\n", "> ", ">>>> ", "- ", "* ",
+    "1. ", "2) ", "# ", "#", "[", "]", "(", ")", "](", "![", "<", ">", "&", "&amp;", "&#x3C;", "&lt;", '"', "'",
+    "\\", "|", "---", "    ", "\t", "@**", "@**all**", "@**Ana Fuzz**", "@**Nobody**", ":", "://",
+    "http://", "https://example.com/", "mailto:a@b.c", "javascript:alert(1)", "JaVaScRiPt:", "data:text/html,",
+    "vbscript:", "<script>", "</script>", "<img src=x onerror=alert(1)>", "<a href='javascript:x'>", "<svg/onload=1>",
+    "<style>", "<iframe>", "<!--", "-->", "<![CDATA[", "&#106;avascript:", "\u202e", "\u200b", "😀", "\x00",
+    "[x](javascript:alert(1))", "[x](https://e.com \"t\")", "<https://e.com>", "<javascript:alert(1)>",
+    "www.example.com", "a@b.c", "\ud800",
+]
+markdown_bodies = st.one_of(
+    st.lists(st.sampled_from(MARKDOWNISH), max_size=60).map("".join),
+    st.lists(st.sampled_from(MARKDOWNISH) | st.text(any_char, max_size=3), max_size=40).map("".join),
+    # Deep nesting and long runs of one construct.
+    st.tuples(st.sampled_from(["> ", ">", "- ", "* ", "1. ", "[", "(", "**", "`", "~~", "<", "![", "  - ", "\t>"]),
+              st.integers(1, 2000), st.sampled_from(["x", "", "[x](https://e.com)", "@**all**"]))
+    .map(lambda t: (t[0] * t[1])[: MAX - len(t[2])] + t[2]),
+    # Long links.
+    st.integers(1, MAX - 40).map(lambda n: "https://example.com/" + "a" * n),
+    st.integers(1, MAX - 40).map(lambda n: "[x](https://example.com/" + "(" * (n // 2) + ")"),
+)
+
+
+class HtmlTags(HTMLParser):
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.tags = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self.tags.append((tag, {}))
+
+
+def assert_html_is_allowed(html):
+    for tag, attrs in HtmlTags(html).tags:
+        assert tag in ALLOWED_TAGS, (tag, html[:300])
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (name, html[:300])
+            assert name not in ("style", "src", "srcdoc", "formaction"), (name, html[:300])
+        if tag == "a" and attrs.get("href") is not None:
+            assert attrs["href"].split(":", 1)[0].lower() in SAFE_SCHEMES, html[:300]
+        if tag == "span" and attrs:
+            assert attrs.get("class") == "mention", html[:300]
+
+
+@pytest.fixture
+def rich_chat(api, make_user, room_factory):
+    ana = make_user("Ana", last_name="Fuzz")
+    room = room_factory(ana, "rich fuzz")
+    return {"client": api(ana), "room": room}
+
+
+@FUZZ
+@given(body=markdown_bodies)
+@example(body=">" * (MAX - 1) + "x")  # nested quotes, as deep as a message allows
+@example(body="> " * (MAX // 2))
+@example(body="https://example.com/" + "a" * (MAX - 20))  # a 4,000-character link
+@example(body="[x](" * (MAX // 4))
+@example(body="*" * MAX)
+@example(body="`" * MAX)
+@example(body="<script>alert(1)</script>")
+@example(body="[click](javascript:alert(1))")
+@example(body="<img src=x onerror=alert(1)>")
+@example(body="@**all** @**Ana Fuzz** `@**Ana Fuzz**`")
+@example(body="- " * 1000 + "x")
+def test_markdown_never_fails_and_renders_only_allowed_tags(rich_chat, body):
+    client, room = rich_chat["client"], rich_chat["room"]
+    raw = json.dumps({"body": body})
+    response = client.post(f"/api/rooms/{room.slug}/messages", raw=raw)
+    assert response.status_code in (201, 400), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    if response.status_code == 400:
+        assert not acceptable(json.loads(raw)["body"]), repr(body[:80])
+        return
+    message = response.json()["message"]
+    assert_html_is_allowed(message["html"])
+    assert "<script" not in message["html"].lower()
+    fetched = client.get(f"/api/messages/{message['id']}")
+    assert fetched.status_code == 200 and fetched.json()["message"]["html"] == message["html"]
+    # An edit renders again, through the same allow-list.
+    edited = client.patch(f"/api/messages/{message['id']}", {"body": body[::-1] if body.strip() else "x"})
+    assert edited.status_code in (200, 400), edited.content[:300]
+    if edited.status_code == 200:
+        assert_html_is_allowed(edited.json()["message"]["html"])
+
+
+EMOJI_PARTS = [
+    "👍", "🏽", "🏿", "\u200d", "\ufe0f", "\ufe0e", "\u20e3", "1", "#", "*", "🇫", "🇷", "🇺", "👨", "👩", "👧", "❤",
+    "🏳", "🌈", "🏴", "\U000e0067", "\U000e007f", ":", "thumbsup", "+1", "heart", " ", "a", "\u0301", "\x00", "😀",
+    "\ud83d", "©", "™", "↔", "☺", "✋", "🫠", "\U0001faff", "\U0010ffff", "%", "/", "?", "#", "..",
+]
+emoji_strings = st.one_of(
+    st.lists(st.sampled_from(EMOJI_PARTS), max_size=8).map("".join),
+    st.text(any_char, max_size=10),
+    st.sampled_from(EMOJI_PARTS),
+)
+
+
+@pytest.fixture
+def reaction_target(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana, "reaction fuzz")
+    from rooms import messaging
+
+    message = messaging.message_post(room=room, author=ana, body="react to me")[0]
+    return {"client": api(ana), "message": message}
+
+
+@FUZZ
+@given(emoji=emoji_strings)
+@example(emoji="👍")
+@example(emoji=":thumbsup:")
+@example(emoji="👍👍")
+@example(emoji="\u200d")
+@example(emoji="🇫")
+@example(emoji="\ud83d")
+@example(emoji="/")
+@example(emoji="..")
+def test_reactions_never_fail(reaction_target, emoji):
+    from urllib.parse import quote
+
+    client, message = reaction_target["client"], reaction_target["message"]
+    response = client.post(f"/api/messages/{message.id}/reactions", raw=json.dumps({"emoji": emoji}))
+    assert response.status_code in (200, 400), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    encoded = quote(emoji.encode("utf-8", "surrogatepass"), safe="")
+    assert client.client.delete(f"/api/messages/{message.id}/reactions/{encoded}").status_code < 500
+    if response.status_code == 200:
+        # What was stored can be taken back by its own spelling, URL-encoded in the path.
+        for stored in [r["emoji"] for r in response.json()["message"]["reactions"]]:
+            assert stored
+            removed = client.client.delete(f"/api/messages/{message.id}/reactions/{quote(stored, safe='')}")
+            assert removed.status_code == 204, (stored, removed.content[:200])
+        assert client.get(f"/api/messages/{message.id}").json()["message"]["reactions"] == []

@@ -349,13 +349,13 @@ def test_typing_is_limited_per_user_across_rooms_in_memory(settings, api, make_u
 
 
 def test_read_receipts_are_limited_per_user(settings, api, make_user, room_factory):
-    from rooms import services
+    from rooms import messaging, services
 
     settings.PARLEY_RATE_READ = (2, 60)
     ana, bob = make_user("Ana"), make_user("Bob")
     room = room_factory(ana, "reading")
     services.room_join(room=room, user=bob)
-    ids = [services.message_post(room=room, author=ana, body=f"m{n}")[0].id for n in range(3)]
+    ids = [messaging.message_post(room=room, author=ana, body=f"m{n}")[0].id for n in range(3)]
     client = api(bob)
     for message_id in ids[:2]:
         assert client.post(f"/api/rooms/{room.slug}/read", {"message_id": message_id}).status_code == 204

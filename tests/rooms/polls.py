@@ -1,6 +1,6 @@
 """Helpers for the delivery tests: polling as production runs it, and a few shortcuts."""
-from rooms import hub as hub_module
-from rooms import polling, services, stream
+from rooms import hub as hub_module, messaging
+from rooms import messaging, polling, stream
 from rooms.hub import hub
 
 
@@ -22,7 +22,7 @@ def bodies(found):
 
 
 def post(room, author, body):
-    return services.message_post(room=room, author=author, body=body)[0]
+    return messaging.message_post(room=room, author=author, body=body)[0]
 
 
 def trim_buffer_past(cursor, author, room_factory, monkeypatch):

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from rooms import services
+from rooms import messaging, services
 from rooms.models import Event, Membership, Message, Room
 from tests.conftest import error_of
 from users.models import User
@@ -182,9 +182,9 @@ def test_list_shows_public_rooms_and_mine_with_is_member(api, ana, bob, room_fac
 def test_list_counts_members_and_unread_messages(api, ana, bob, eve, room_factory):
     room = room_factory(ana, "Lobby")
     services.room_join(room=room, user=bob)
-    first, _ = services.message_post(room=room, author=ana, body="one")
-    services.message_post(room=room, author=ana, body="two")
-    services.message_post(room=room, author=bob, body="mine do not count")
+    first, _ = messaging.message_post(room=room, author=ana, body="one")
+    messaging.message_post(room=room, author=ana, body="two")
+    messaging.message_post(room=room, author=bob, body="mine do not count")
     rooms = {r["slug"]: r for r in api(bob).get("/api/rooms").json()["rooms"]}
     assert rooms[room.slug]["member_count"] == 2
     assert rooms[room.slug]["unread_count"] == 2
@@ -358,7 +358,7 @@ def test_a_dm_is_listed_for_both_users_only(api, ana, bob, eve):
 def test_a_third_user_cannot_see_read_post_or_join_a_dm(api, ana, bob, eve):
     slug = dm(api(ana), bob).json()["room"]["slug"]
     room = Room.objects.get(slug=slug)
-    services.message_post(room=room, author=ana, body="just us")
+    messaging.message_post(room=room, author=ana, body="just us")
     client = api(eve)
     not_found(lambda: client.get(f"/api/rooms/{slug}"))
     not_found(lambda: client.get(f"/api/rooms/{slug}/messages"))
@@ -554,7 +554,7 @@ def test_messages_in_an_ephemeral_room_have_ids_but_no_history(api, ana, room_fa
 
 
 def fill(room, author, n):
-    return [services.message_post(room=room, author=author, body=f"m{i}")[0].id for i in range(n)]
+    return [messaging.message_post(room=room, author=author, body=f"m{i}")[0].id for i in range(n)]
 
 
 def test_history_is_the_newest_messages_oldest_first(api, ana, room_factory):
@@ -778,7 +778,7 @@ def test_deeply_nested_json_is_400_not_500(api, ana, room_factory):
 ])
 def test_numbers_out_of_any_range_are_400_not_500(api, ana, room_factory, raw):
     room = room_factory(ana, "Secret", is_private=True)
-    services.message_post(room=room, author=ana, body="one")
+    messaging.message_post(room=room, author=ana, body="one")
     client = api(ana)
     invalid(lambda: client.post("/api/dms", raw=raw))
     invalid(lambda: client.post(f"/api/rooms/{room.slug}/invite", raw=raw))
@@ -862,7 +862,7 @@ def test_room_list_queries_do_not_grow_with_rooms_or_members(api, ana, make_user
         room = room_factory(ana, f"Room {i}")
         for other in others:
             services.room_join(room=room, user=other)
-        services.message_post(room=room, author=others[0], body="hi")
+        messaging.message_post(room=room, author=others[0], body="hi")
     for other in others[1:]:
         services.dm_open(user=ana, other=other)
     assert queries_for(client, "/api/rooms") == few
@@ -876,6 +876,6 @@ def test_history_and_detail_queries_do_not_grow_with_messages_or_members(api, an
     for _ in range(5):
         other = make_user()
         services.room_join(room=room, user=other)
-        services.message_post(room=room, author=other, body="hello")
+        messaging.message_post(room=room, author=other, body="hello")
     assert queries_for(client, f"/api/rooms/{room.slug}/messages") == history
     assert queries_for(client, f"/api/rooms/{room.slug}") == detail

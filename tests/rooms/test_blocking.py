@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from rooms import services
+from rooms import messaging, services
 from rooms.models import Event, Membership, Room
 from tests.conftest import error_of
 
@@ -107,7 +107,7 @@ def shared(api, make_user, room_factory):
     for user in (ana, bob):
         services.room_join(room=room, user=user)
     for author, body in ((ana, "ana says hello"), (bob, "bob says hello"), (carl, "carl says hello")):
-        services.message_post(room=room, author=author, body=body)
+        messaging.message_post(room=room, author=author, body=body)
     block(api(ana), bob)
     return ana, bob, carl, room
 
@@ -123,7 +123,7 @@ def test_the_blocked_users_messages_are_absent_from_the_blockers_history_only(ap
 def test_a_history_page_of_the_blocker_is_full_and_has_more_is_true(api, shared):
     ana, bob, carl, room = shared
     for n in range(3):
-        services.message_post(room=room, author=bob, body=f"bob {n}")
+        messaging.message_post(room=room, author=bob, body=f"bob {n}")
     response = api(ana).get(f"/api/rooms/{room.slug}/messages", {"limit": 1})
     assert bodies(response.json()["messages"]) == ["carl says hello"]
     assert response.json()["has_more"] is True
@@ -141,8 +141,8 @@ def test_the_blocked_users_new_messages_and_typing_never_reach_the_blockers_poll
     ana_feed, carl_feed = feed(ana), feed(carl)
     ana_feed.take(), carl_feed.take()
     services.typing_notify(room=room, user=bob)
-    services.message_post(room=room, author=bob, body="can you hear me")
-    services.message_post(room=room, author=carl, body="carl again")
+    messaging.message_post(room=room, author=bob, body="can you hear me")
+    messaging.message_post(room=room, author=carl, body="carl again")
     assert [e["message"]["body"] for e in ana_feed.take("message")] == ["carl again"]
     assert ana_feed.take("typing") == []
     assert [e["message"]["body"] for e in carl_feed.take("message")] == ["can you hear me", "carl again"]
@@ -151,8 +151,8 @@ def test_the_blocked_users_new_messages_and_typing_never_reach_the_blockers_poll
 def test_the_blocked_users_messages_do_not_count_as_unread_for_the_blocker(api, shared):
     ana, bob, carl, room = shared
     services.room_mark_read(room=room, user=ana, message_id=room.last_message_id)
-    services.message_post(room=room, author=bob, body="unread?")
-    services.message_post(room=room, author=carl, body="unread!")
+    messaging.message_post(room=room, author=bob, body="unread?")
+    messaging.message_post(room=room, author=carl, body="unread!")
     [listed] = [r for r in api(ana).get("/api/rooms").json()["rooms"] if r["slug"] == room.slug]
     assert listed["unread_count"] == 1
 
@@ -169,7 +169,7 @@ def test_hiding_blocked_users_costs_history_and_the_poll_no_query(api, make_user
     ana, bob, cy = make_user("Ana"), make_user("Bob"), make_user("Cy")
     room = room_factory(cy, "quiet")
     services.room_join(room=room, user=ana)
-    services.message_post(room=room, author=cy, body="hi")
+    messaging.message_post(room=room, author=cy, body="hi")
     client = api(ana)
     cursor = client.get("/api/events").json()["cursor"]
 
@@ -201,7 +201,7 @@ def test_a_poll_whose_user_comes_from_the_token_cache_hides_a_new_block_at_once(
     ana_feed.take()  # her user is now in the cache, blocking nobody
     with django_capture_on_commit_callbacks(execute=True):
         block(ana_feed.client, bob)
-    services.message_post(room=room, author=bob, body="still here")
+    messaging.message_post(room=room, author=bob, body="still here")
     assert ana_feed.take("message") == []
 
 
@@ -236,8 +236,8 @@ def test_a_poll_already_waiting_when_its_user_blocks_someone_does_not_bring_thei
     thread.start()
     wait_for(lambda: ana.id in hub.waiting_user_ids, 5, "the poll never waited")
     block(api(ana), mallory)
-    services.message_post(room=room, author=mallory, body="you cannot block me")
-    services.message_post(room=room, author=ana, body="watch me")
+    messaging.message_post(room=room, author=mallory, body="you cannot block me")
+    messaging.message_post(room=room, author=ana, body="watch me")
     hub.refresh()
     thread.join(20)
     seen = [event["message"]["body"] for _, events in answers for event in events if event["type"] == "message"]

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from rooms import services
+from rooms import messaging, services
 from tests.live import Http, live_stats, wait_for
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_a_message_after_the_cursor_is_returned_at_once(api, make_user, room_fac
     room = room_factory(ana, "general")
     client = api(ana)
     cursor = start_cursor(client)
-    services.message_post(room=room, author=ana, body="hello")
+    messaging.message_post(room=room, author=ana, body="hello")
     started = time.monotonic()
     response = client.get("/api/events", {"cursor": cursor, "timeout": "10"})
     assert time.monotonic() - started < 1
@@ -58,7 +58,7 @@ def test_a_non_member_never_sees_a_private_rooms_events(api, make_user, room_fac
     room = room_factory(ana, "secret", is_private=True)
     eve_client = api(eve)
     cursor = start_cursor(eve_client)
-    services.message_post(room=room, author=ana, body="classified")
+    messaging.message_post(room=room, author=ana, body="classified")
     services.typing_notify(room=room, user=ana)
     response = eve_client.get("/api/events", {"cursor": cursor, "timeout": "0"})
     assert response.status_code == 200

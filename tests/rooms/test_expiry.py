@@ -7,15 +7,15 @@ about another's: a client whose rooms lost nothing keeps its cursor.
 """
 import pytest
 
-from rooms import hub as hub_module
-from rooms import polling, retention, services, stream, visibility
+from rooms import hub as hub_module, messaging
+from rooms import messaging, polling, retention, services, stream, visibility
 from rooms.hub import hub
 
 pytestmark = pytest.mark.django_db
 
 
 def post(room, author, count, prefix="message"):
-    return [services.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
+    return [messaging.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
 
 
 def poll(client, cursor):
@@ -145,7 +145,7 @@ def test_a_join_between_the_catch_up_reads_loses_none_of_the_rooms_messages(ana,
         if not joined:
             joined.append(1)
             services.room_join(room=lobby, user=bob)
-            services.message_post(room=lobby, author=ana, body="right after the join")
+            messaging.message_post(room=lobby, author=ana, body="right after the join")
             room_factory(ana, "plaza")  # public: an event everyone sees, after the message
         return result
 

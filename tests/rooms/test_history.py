@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from rooms import services
+from rooms import messaging, services
 from rooms.models import Message
 from tests.live import Http
 
@@ -87,7 +87,7 @@ def test_a_history_page_costs_a_fixed_number_of_queries(api, make_user, room_fac
 def test_history_is_the_same_message_json_as_the_events(api, make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana)
-    message, _ = services.message_post(room=room, author=ana, body="<b>hi</b> & bye", client_id="c-1")
+    message, _ = messaging.message_post(room=room, author=ana, body="<b>hi</b> & bye", client_id="c-1")
     [shown] = api(ana).get(f"/api/rooms/{room.slug}/messages").json()["messages"]
     assert shown == {
         "id": message.id, "room": room.slug, "author": {"id": ana.id, "display_name": ana.display_name},
@@ -100,8 +100,8 @@ def test_public_history_is_readable_by_non_members_and_private_history_is_not(ap
     ana, eve = make_user("Ana"), make_user("Eve")
     public = room_factory(ana, "lobby")
     private = room_factory(ana, "backstage", is_private=True)
-    services.message_post(room=public, author=ana, body="welcome")
-    services.message_post(room=private, author=ana, body="secret")
+    messaging.message_post(room=public, author=ana, body="welcome")
+    messaging.message_post(room=private, author=ana, body="secret")
     client = api(eve)
     assert [m["body"] for m in client.get(f"/api/rooms/{public.slug}/messages").json()["messages"]] == ["welcome"]
     response = client.get(f"/api/rooms/{private.slug}/messages")
@@ -131,7 +131,7 @@ def test_an_ephemeral_message_reaches_a_poller_but_not_history(api, make_user, r
     ben_client = api(ben)
     cursor = ben_client.get("/api/events").json()["cursor"]
 
-    message, _ = services.message_post(room=room, author=ana, body="gone soon")
+    message, _ = messaging.message_post(room=room, author=ana, body="gone soon")
 
     events = ben_client.get("/api/events", {"cursor": cursor, "timeout": "5"}).json()["events"]
     delivered = [e["message"] for e in events if e["type"] == "message"]

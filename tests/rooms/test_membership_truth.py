@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from rooms import hub as hub_module
-from rooms import polling, services, stream
+from rooms import hub as hub_module, messaging
+from rooms import messaging, polling, services, stream
 from rooms.hub import hub
 from rooms.models import Event, Membership
 
@@ -31,7 +31,7 @@ def bodies(found):
 
 
 def post(room, author, body):
-    return services.message_post(room=room, author=author, body=body)[0]
+    return messaging.message_post(room=room, author=author, body=body)[0]
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import threading
 import pytest
 from django.db import connection
 
-from rooms import hub as hub_module
-from rooms import polling, selectors, services, visibility
+from rooms import hub as hub_module, messaging
+from rooms import messaging, polling, selectors, services, visibility
 from rooms.hub import hub
 from tests.live import wait_for
 from tests.rooms.polls import bodies, head, poll, post, trim_buffer_past
@@ -90,14 +90,14 @@ def test_changing_a_room_one_is_not_a_member_of_shows_none_of_its_messages(make_
 
 
 def test_a_purge_landing_during_a_catch_up_read_gives_410_not_a_silent_gap(api, make_user, room_factory, monkeypatch):
-    from rooms import services
+    from rooms import messaging, services
     from rooms.models import Room, Stream
 
     ana = make_user("Ana")
     room = room_factory(ana, "busy")
     client = api(ana)
     cursor = int(client.get("/api/events").json()["cursor"])
-    services.message_post(room=room, author=ana, body="soon purged")
+    messaging.message_post(room=room, author=ana, body="soon purged")
     monkeypatch.setattr(hub_module, "BUFFER_SIZE", 0)  # force the database path
     hub.reset()
     real = visibility.load_entries

@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from rooms import maintenance, retention, services, stream
+from rooms import maintenance, messaging, retention, services, stream
 from rooms.management.commands import purge_messages as purge_command
 from rooms.models import Event, Message, Stream
 from tests.live import ROOT, Http, server_env
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def post(room, author, count, prefix="message"):
-    return [services.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
+    return [messaging.message_post(room=room, author=author, body=f"{prefix} {n}")[0] for n in range(count)]
 
 
 def ids_in(room):
@@ -98,7 +98,7 @@ def test_purged_messages_disappear_from_history_and_search(api, make_user, room_
     ana = make_user("Ana")
     room = room_factory(ana, retention_messages=3)
     for n in range(8):
-        services.message_post(room=room, author=ana, body=f"needle number{n}")
+        messaging.message_post(room=room, author=ana, body=f"needle number{n}")
     client = api(ana)
     assert len(client.get("/api/search", {"q": "needle"}).json()["messages"]) == 8
 
@@ -381,7 +381,7 @@ def test_purge_transient_clears_old_typing_and_other_events(make_user, room_fact
 
 def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
     """The promise 'gone within a minute' rests on this loop: it runs purge_transient every <= 12 s."""
-    from rooms import presence
+    from rooms import messaging, presence
 
     class Stop(Exception):
         pass
@@ -420,7 +420,7 @@ SETUP = """
 import json, sys, uuid
 import django
 django.setup()
-from rooms import services
+from rooms import messaging, services
 from users.models import User
 from users.services import token_create
 # Two users with tokens, made here: signing up over HTTP spends seconds on password hashing.
@@ -429,7 +429,7 @@ users = [User.objects.create(email=f"{name}-{uuid.uuid4().hex}@example.com", fir
 room = services.room_create(creator=users[0], name=f"busy {uuid.uuid4().hex}")
 services.room_join(room=room, user=users[1])
 # A backlog, posted the way the app posts (with its events), faster than over HTTP.
-ids = [services.message_post(room=room, author=users[0], body=f"seed {n}")[0].id for n in range(int(sys.argv[1]))]
+ids = [messaging.message_post(room=room, author=users[0], body=f"seed {n}")[0].id for n in range(int(sys.argv[1]))]
 print(json.dumps({"slug": room.slug, "tokens": [token_create(user=user) for user in users], "ids": ids}))
 """
 

@@ -95,14 +95,14 @@ def test_reading_past_the_newest_message_or_as_a_non_member_is_refused(api, make
 
 
 def test_joining_a_room_starts_with_its_history_read(api, make_user, room_factory):
-    from rooms import services
+    from rooms import messaging
 
     ana, ben = make_user("Ana"), make_user("Ben")
     room = room_factory(ana, "busy")
     for n in range(3):
-        services.message_post(room=room, author=ana, body=f"before {n}")
+        messaging.message_post(room=room, author=ana, body=f"before {n}")
     assert api(ben).post(f"/api/rooms/{room.slug}/join").status_code == 200
-    services.message_post(room=room, author=ana, body="after")
+    messaging.message_post(room=room, author=ana, body="after")
     rooms = {r["slug"]: r for r in api(ben).get("/api/rooms").json()["rooms"]}
     assert rooms[room.slug]["unread_count"] == 1
 

@@ -2,7 +2,7 @@
 import pytest
 from django.db import connection
 
-from rooms import search, services
+from rooms import messaging, search, services
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ def found(client, q, **params):
 
 
 def post(room, author, *bodies):
-    return [services.message_post(room=room, author=author, body=body)[0] for body in bodies]
+    return [messaging.message_post(room=room, author=author, body=body)[0] for body in bodies]
 
 
 def test_the_best_match_comes_first_and_equals_newest_first(api, make_user, room_factory):

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from rooms import selectors, services, stream
+from rooms import messaging, selectors, services, stream
 from rooms.models import Event, Membership, Message, Room
 from rooms.serializers import message_to_dict
 
@@ -175,13 +175,13 @@ def test_dm_open_after_leaving_brings_the_member_back(ana, bob):
 @pytest.mark.parametrize("reopener", ["leaver", "stayer"])
 def test_dm_open_after_leaving_brings_the_member_back_caught_up(ana, bob, reopener):
     room, _ = services.dm_open(user=ana, other=bob)
-    services.message_post(room=room, author=ana, body="before bob left")
+    messaging.message_post(room=room, author=ana, body="before bob left")
     services.room_leave(room=room, user=bob)
-    services.message_post(room=room, author=ana, body="while bob was away")
+    messaging.message_post(room=room, author=ana, body="while bob was away")
     me, other = (bob, ana) if reopener == "leaver" else (ana, bob)
     services.dm_open(user=me, other=other)
     assert selectors.room_for(bob, room.slug).unread_count == 0
-    services.message_post(room=room, author=ana, body="after bob came back")
+    messaging.message_post(room=room, author=ana, body="after bob came back")
     assert selectors.room_for(bob, room.slug).unread_count == 1
 
 
@@ -190,7 +190,7 @@ def test_dm_open_after_leaving_brings_the_member_back_caught_up(ana, bob, reopen
 
 def test_message_post_stores_the_message_and_publishes_it(ana, lobby):
     start = head()
-    message, created = services.message_post(room=lobby, author=ana, body="  hi 👋  ", client_id="c1")
+    message, created = messaging.message_post(room=lobby, author=ana, body="  hi 👋  ", client_id="c1")
     assert created is True
     stored = Message.objects.get()
     assert stored.body == "  hi 👋  " and stored.client_id == "c1" and stored.author == ana
@@ -201,9 +201,9 @@ def test_message_post_stores_the_message_and_publishes_it(ana, lobby):
 
 
 def test_message_post_with_a_repeated_client_id_returns_the_first_and_publishes_nothing(ana, lobby):
-    first, _ = services.message_post(room=lobby, author=ana, body="once", client_id="c1")
+    first, _ = messaging.message_post(room=lobby, author=ana, body="once", client_id="c1")
     start = head()
-    again, created = services.message_post(room=lobby, author=ana, body="twice?", client_id="c1")
+    again, created = messaging.message_post(room=lobby, author=ana, body="twice?", client_id="c1")
     assert created is False and again.id == first.id and again.body == "once"
     assert Message.objects.count() == 1 and events_after(start) == []
 
@@ -212,7 +212,7 @@ def test_message_post_with_a_repeated_client_id_returns_the_first_and_publishes_
 def test_message_post_refuses_empty_and_long_bodies(ana, lobby, body):
     start = head()
     with pytest.raises(ValidationError):
-        services.message_post(room=lobby, author=ana, body=body)
+        messaging.message_post(room=lobby, author=ana, body=body)
     assert not Message.objects.exists() and events_after(start) == []
     lobby.refresh_from_db()
     assert lobby.last_message_id is None
@@ -225,7 +225,7 @@ def test_message_ids_and_positions_grow_together(ana, bob, lobby, room_factory):
     posted = []
     for i in range(6):
         room, author = (lobby, ana) if i % 2 else (other, bob)
-        posted.append(services.message_post(room=room, author=author, body=f"m{i}")[0])
+        posted.append(messaging.message_post(room=room, author=author, body=f"m{i}")[0])
     published = events_after(start)
     assert [e.message_id for e in published] == [m.id for m in posted]
     positions = [e.position for e in published]
@@ -239,7 +239,7 @@ def test_every_kind_of_write_takes_a_later_position(ana, bob, lobby, room_factor
     positions = [head()]
     services.room_join(room=lobby, user=bob)
     positions.append(head())
-    message, _ = services.message_post(room=lobby, author=bob, body="hi")
+    message, _ = messaging.message_post(room=lobby, author=bob, body="hi")
     positions.append(head())
     services.typing_notify(room=lobby, user=ana)
     positions.append(head())
@@ -259,8 +259,8 @@ def test_every_kind_of_write_takes_a_later_position(ana, bob, lobby, room_factor
 
 def test_room_mark_read_moves_the_mark_and_publishes_a_receipt(ana, bob, lobby):
     services.room_join(room=lobby, user=bob)
-    first, _ = services.message_post(room=lobby, author=ana, body="one")
-    second, _ = services.message_post(room=lobby, author=ana, body="two")
+    first, _ = messaging.message_post(room=lobby, author=ana, body="one")
+    second, _ = messaging.message_post(room=lobby, author=ana, body="two")
     start = head()
     assert services.room_mark_read(room=lobby, user=bob, message_id=second.id) is True
     assert Membership.objects.get(room=lobby, user=bob).last_read_message_id == second.id
@@ -276,7 +276,7 @@ def test_room_mark_read_moves_the_mark_and_publishes_a_receipt(ana, bob, lobby):
 
 
 def test_room_mark_read_beyond_the_last_message_is_refused(ana, lobby):
-    message, _ = services.message_post(room=lobby, author=ana, body="one")
+    message, _ = messaging.message_post(room=lobby, author=ana, body="one")
     start = head()
     with pytest.raises(ValidationError):
         services.room_mark_read(room=lobby, user=ana, message_id=message.id + 1)

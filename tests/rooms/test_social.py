@@ -149,7 +149,7 @@ def test_room_events_carry_the_room_as_everyone_sees_it_not_as_the_actor_does(ap
 def test_a_poll_waiting_from_before_an_invitation_wakes_with_it_and_the_rooms_messages(make_user, room_factory, how):
     import threading
 
-    from rooms import services, selectors
+    from rooms import messaging, selectors, services
     from rooms.hub import hub
 
     ana, ben = make_user("Ana"), make_user("Ben")
@@ -166,7 +166,7 @@ def test_a_poll_waiting_from_before_an_invitation_wakes_with_it_and_the_rooms_me
         else:
             room = room_factory(ana, "inner circle", is_private=True)
             services.room_invite(room=room, inviter=ana, invitee=ben)
-        services.message_post(room=room, author=ana, body="now you see it")
+        messaging.message_post(room=room, author=ana, body="now you see it")
         services.typing_notify(room=room, user=ana)
         hub.refresh()  # the fetch loop's job in production
         waiting.join(5)
@@ -258,7 +258,7 @@ def test_a_dm_with_yourself_or_a_pending_user_is_refused(api, make_user):
 def test_the_sidebar_lists_rooms_and_dms_in_a_constant_number_of_queries(
     api, make_user, room_factory, django_assert_max_num_queries
 ):
-    from rooms import services
+    from rooms import messaging, services
 
     ana = make_user("Ana")
     client = api(ana)

@@ -2,10 +2,12 @@
 
 import { dom } from './dom.js';
 import { logUnexpected } from './notices.js';
+import { plainText } from './richtext.js';
 import { openRoom } from './room.js';
 import { titleOf } from './sidebar.js';
-import { state } from './state.js';
+import { me, state } from './state.js';
 import { truncate } from './ui.js';
+import { mentionsMe } from './unread.js';
 
 function renderNotifyButton() {
   const permission = Notification.permission;
@@ -36,8 +38,9 @@ export function notify(room, msg, inView) {
   if (!('Notification' in window) || Notification.permission !== 'granted') return;
   if (inView && !document.hidden) return;
   try {
-    const note = new Notification(titleOf(room), {
-      body: truncate(`${msg.author.display_name}: ${msg.body}`, 140),
+    const title = mentionsMe(msg, me.id) ? `${msg.author.display_name} mentioned you in ${titleOf(room)}` : titleOf(room);
+    const note = new Notification(title, {
+      body: truncate(`${msg.author.display_name}: ${plainText(msg)}`, 140), // the text, not the Markdown
       tag: `parley-${room.slug}`,
     });
     note.addEventListener('click', () => {

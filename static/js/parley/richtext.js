@@ -91,9 +91,9 @@ export function plainText(msg) {
 export function messageText(msg, meId) {
   if (!isRich(msg)) return linkify(msg.body || '');
   const fragment = htmlFragment(msg.html);
-  for (const span of fragment.querySelectorAll('span.mention[data-user-id]')) {
-    const target = span.dataset.userId;
-    if (target === String(meId) || target === 'all') span.classList.add('me');
+  for (const span of fragment.querySelectorAll('span.mention')) {
+    const target = span.dataset.userId; // none: @**all**, which is everyone, me included
+    if (target === undefined || target === String(meId)) span.classList.add('me');
   }
   return fragment;
 }
