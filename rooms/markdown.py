@@ -161,7 +161,8 @@ def _render_del(self, tokens, idx, options, env) -> str:
 
 
 def _build_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+    # breaks: a newline in a message is a line break, as in every chat (CommonMark would join the lines).
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False, "breaks": True})
     md.enable(["strikethrough", "linkify"])
     md.disable(["heading", "lheading", "hr", "image", "html_block", "html_inline"])
     md.linkify.tlds(FUZZY_TLDS, False)
@@ -203,7 +204,8 @@ def render(body: str, *, members: Mapping[int, str]) -> Rendered:
     body = _storable(body)
     env = {"parley_members": _Members(members), "parley_mentions": {}, "parley_mention_all": False}
     tokens = _md.parse(body, env)
-    html = _cleaner.clean(_md.renderer.render(tokens, _md.options, env))
+    # No newline after the last block: the client shows the HTML as it is, and a reader of its text would see one.
+    html = _cleaner.clean(_md.renderer.render(tokens, _md.options, env)).rstrip("\n")
     return Rendered(
         html=html,
         text=_plain_text(tokens),

@@ -82,7 +82,7 @@ def _tags(html):
 
 def test_inline_formatting_renders_to_the_contracts_tags():
     html = _render("**bold** *em* _em_ ~~gone~~ `code`").html
-    assert html == "<p><strong>bold</strong> <em>em</em> <em>em</em> <del>gone</del> <code>code</code></p>\n"
+    assert html == "<p><strong>bold</strong> <em>em</em> <em>em</em> <del>gone</del> <code>code</code></p>"
 
 
 def test_blocks_render_quotes_lists_and_fenced_code():
@@ -113,7 +113,7 @@ def test_raw_html_is_shown_as_text():
 
 def test_raw_html_block_is_shown_as_text():
     html = _render("<div>\n<script>alert(1)</script>\n</div>").html
-    assert _tags(html) == ["p"]
+    assert _tags(html) == ["p", "br", "br"]  # its lines, as typed
     assert "&lt;div&gt;" in html
 
 
@@ -199,7 +199,7 @@ def test_mention_all_mentions_everyone_and_wins_over_a_member_named_all():
 
 def test_unknown_name_stays_literal_text():
     result = _render("@**Nobody Here** hi")
-    assert result.html == "<p>@**Nobody Here** hi</p>\n"
+    assert result.html == "<p>@**Nobody Here** hi</p>"
     assert result.mentions == ()
 
 
@@ -385,3 +385,7 @@ def test_text_without_markdown_meaning_keeps_every_word(body):
     text = _render(body).text
     for word in words:
         assert word in text
+
+
+def test_a_newline_in_a_message_is_a_line_break_as_in_every_chat():
+    assert _render("first line\nsecond line").html == "<p>first line<br>\nsecond line</p>"

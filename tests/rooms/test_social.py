@@ -13,7 +13,10 @@ from rooms.models import Event
 
 pytestmark = pytest.mark.django_db
 
-MESSAGE_KEYS = {"id", "room", "author", "body", "created_at", "client_id"}
+MESSAGE_KEYS = {
+    "id", "room", "author", "body", "created_at", "client_id",
+    "html", "mentions", "reply_to", "reactions", "attachments", "edited_at",  # rich messages (API.md Part 2)
+}
 ROOM_KEYS = {
     "id", "name", "slug", "topic", "kind", "is_private", "is_ephemeral", "created_at",
     "member_count", "unread_count", "last_message_id",
