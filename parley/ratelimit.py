@@ -1,5 +1,9 @@
 """Rate limits: how often an address or a person may log in, register, send, poll and write.
 
+One module, over 400 lines, on purpose: every limit below shares the rules,
+the fixed windows, the hashed keys and the two kinds of counter, and a
+newcomer looking for "why did I get a 429" finds all of it here.
+
 Every limit is a fixed window: a window starts at a multiple of its length
 (in Unix time), so every process and host agrees on it without talking. A
 request over the limit gets 429 `rate_limited` with `Retry-After` (the seconds

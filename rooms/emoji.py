@@ -9,7 +9,8 @@ unqualified, component). A reaction is stored fully qualified, so "❤" and
 
 The catalogue is small on purpose (about 300 of the emoji people react with,
 Slack's and GitHub's shortcodes for names) and has no images: the browser
-draws the characters, so there is no CDN and nothing to fetch.
+draws the characters, so there is no CDN and nothing to fetch. Most of this
+module's lines are that catalogue, as data; the code is the last fifty.
 static/js/parley/emoji-data.js is generated from it by
 `python manage.py emoji_catalogue`, and a test checks that the two agree.
 """

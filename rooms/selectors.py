@@ -124,7 +124,7 @@ def message_for(user, message_id):
     message = (
         Message.objects.with_refs()
         .filter(id=message_id)
-        .filter(Q(room__kind=Room.ROOM, room__is_private=False) | Q(Exists(mine)))
+        .filter(room__in=Room.objects.visible_to(user).values("id"))
         .not_by(user.blocked_ids)
         .annotate(is_member=Exists(mine))
         .first()
