@@ -89,7 +89,11 @@ export function isRich(msg) {
 /** The message's text without markup: what its rendered HTML reads as, else its body. */
 export function plainText(msg) {
   if (!isRich(msg)) return msg.body || '';
-  return htmlFragment(msg.html).textContent || msg.body || '';
+  const fragment = htmlFragment(msg.html);
+  // Paragraphs, items, code blocks and line breaks on lines of their own, as the server's plain text has them.
+  for (const block of fragment.querySelectorAll('p, li, pre, br')) block.after('\n');
+  const lines = fragment.textContent.split('\n').map((line) => line.trimEnd()).filter((line) => line.trim());
+  return lines.join('\n') || msg.body || '';
 }
 
 /**
