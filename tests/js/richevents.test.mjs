@@ -6,7 +6,9 @@ import {
   applyMessage, applyMessageDeleted, applyMessageUpdated, applyReaction, applyReceipt,
 } from '../../static/js/parley/events.js';
 import { messageIdFromHash, messageLink } from '../../static/js/parley/rooms.js';
-import { addMessages, emptyTimeline, removeMessage, replaceMessage } from '../../static/js/parley/timeline.js';
+import {
+  addMessages, emptyTimeline, removeMessage, replaceMessage, requote,
+} from '../../static/js/parley/timeline.js';
 import {
   isUnread, markRoomRead, mentionBadgeText, mentionsMe, readElsewhere,
 } from '../../static/js/parley/unread.js';
@@ -206,6 +208,34 @@ test('removing a message keeps the paging cursor, moves maxId and marks replies 
   result = removeMessage(result.timeline, 4);
   assert.equal(result.timeline.minId, 4, 'paging back continues from where the history was loaded');
   assert.equal(removeMessage(result.timeline, 99).removed, false);
+});
+
+test('deleting a message older than the loaded history still marks the loaded replies to it deleted', () => {
+  const { timeline } = addMessages(emptyTimeline(), [
+    message(6, ana, { reply_to: { id: 2, author: bob, excerpt: 'm2' } }), message(7, bob),
+  ]);
+  const result = removeMessage(timeline, 2);
+  assert.equal(result.removed, false, 'it was not held');
+  assert.deepEqual(result.replies, [6]);
+  assert.deepEqual(result.timeline.messages.get(6).reply_to, { id: 2, deleted: true });
+  assert.equal(result.timeline.maxId, 7);
+  assert.equal(removeMessage(result.timeline, 2).timeline, result.timeline, 'nothing left to change');
+});
+
+test('an edit requotes the replies to it, held or not, and leaves the others alone', () => {
+  const { timeline } = addMessages(emptyTimeline(), [
+    message(5, bob),
+    message(6, ana, { reply_to: { id: 5, author: bob, excerpt: 'm5' } }),
+    message(7, ana, { reply_to: { id: 3, author: bob, excerpt: 'm3' } }),
+    message(8, ana, { reply_to: { id: 4, deleted: true } }),
+  ]);
+  const result = requote(timeline, 5, 'fixed');
+  assert.deepEqual(result.replies, [6]);
+  assert.deepEqual(result.timeline.messages.get(6).reply_to, { id: 5, author: bob, excerpt: 'fixed' });
+  assert.equal(timeline.messages.get(6).reply_to.excerpt, 'm5', 'the input is left alone');
+  assert.equal(requote(result.timeline, 5, 'fixed').timeline, result.timeline, 'the same excerpt changes nothing');
+  assert.deepEqual(requote(timeline, 3, 'older').replies, [7]);
+  assert.deepEqual(requote(timeline, 4, 'x').replies, [], 'a deleted quote stays deleted');
 });
 
 // ---- Links ----------------------------------------------------------------

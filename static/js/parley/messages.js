@@ -11,16 +11,19 @@ import { dom } from './dom.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { reactionChips } from './reactions.js';
 import { scheduleRead } from './read.js';
-import { isRich, messageText } from './richtext.js';
+import { isRich, messageText, plainText } from './richtext.js';
 import { isAtBottom, scrollToBottom } from './scroll.js';
 import { api, me, nameOf, rememberPeople, roomPath, state } from './state.js';
-import { addMessages, continues, inOrder, removeMessage, replaceMessage } from './timeline.js';
+import {
+  addMessages, continues, inOrder, removeMessage, replaceMessage, requote,
+} from './timeline.js';
 import { avatar, clock, dayKey, dayLabel, el, truncate } from './ui.js';
 import { mentionsMe } from './unread.js';
 
 const HISTORY_PAGE = 50;
 const REVEAL_PAGE = 200; // bigger pages when paging back to a search result
 const EXCERPT_CHARS = 120;
+const REPLY_EXCERPT_CHARS = 140; // the server's EXCERPT_CHARS
 
 /** Record messages in the view; false if they were all there already. */
 export function addToView(view, messages) {
@@ -193,18 +196,32 @@ export function rerenderMessage(view, id) {
  * edit ends. Return false when the open room does not hold it.
  */
 export function updateMessageInView(view, msg) {
+  const before = view.messages.get(msg.id);
   const { timeline, replaced } = replaceMessage(view, msg);
-  if (!replaced) return false;
   Object.assign(view, timeline);
+  if (!before || before.html !== msg.html || before.body !== msg.body) {
+    // An edit: the replies to it quote the new text (the original may be older than the loaded history).
+    const quoted = requote(view, msg.id, replyExcerpt(msg));
+    Object.assign(view, quoted.timeline);
+    for (const id of quoted.replies) if (!(view.editing && view.editing.id === id)) rerenderMessage(view, id);
+  }
+  if (!replaced) return false;
   if (view.editing && view.editing.id === msg.id) return true;
   rerenderMessage(view, msg.id);
   return true;
 }
 
+/** What a reply quotes of `msg`: its text, cut as the server cuts it (rooms/serializers.py). */
+export function replyExcerpt(msg) {
+  const text = plainText(msg);
+  const chars = Array.from(text);
+  return chars.length <= REPLY_EXCERPT_CHARS ? text : `${chars.slice(0, REPLY_EXCERPT_CHARS - 1).join('').trimEnd()}…`;
+}
+
 /** Take a deleted message out of the open room; the replies quoting it now say "message deleted". */
 export function removeMessageFromView(view, id) {
   const { timeline, removed, replies } = removeMessage(view, id);
-  if (!removed) return false;
+  if (!removed && !replies.length) return false;
   const old = view.elements.get(id);
   const hadFocus = Boolean(old && old.contains(document.activeElement));
   Object.assign(view, timeline);

@@ -45,10 +45,19 @@ function cleanElement(node) {
   if (node.tagName === 'SPAN') node.className = node.classList.contains('mention') ? 'mention' : '';
 }
 
+// Where the server's HTML holds only blocks, so a text node of white space is the
+// renderer's line break between tags ("<p>a</p>\n"): dropped, or it would end up
+// in the message's text (textContent, copying, reply excerpts).
+const BLOCKS_ONLY = new Set(['BLOCKQUOTE', 'UL', 'OL']);
+
 /** Walk `parent`'s children: keep allowed elements, unwrap unknown ones, drop dangerous ones and comments. */
 function clean(parent) {
+  const blocksOnly = parent.nodeType === Node.DOCUMENT_FRAGMENT_NODE || BLOCKS_ONLY.has(parent.tagName);
   for (const node of [...parent.childNodes]) {
-    if (node.nodeType === Node.TEXT_NODE) continue;
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (blocksOnly && !node.data.trim()) node.remove();
+      continue;
+    }
     if (node.nodeType !== Node.ELEMENT_NODE) {
       node.remove();
       continue;
@@ -80,7 +89,11 @@ export function isRich(msg) {
 /** The message's text without markup: what its rendered HTML reads as, else its body. */
 export function plainText(msg) {
   if (!isRich(msg)) return msg.body || '';
-  return htmlFragment(msg.html).textContent || msg.body || '';
+  const fragment = htmlFragment(msg.html);
+  // Paragraphs, items, code blocks and line breaks on lines of their own, as the server's plain text has them.
+  for (const block of fragment.querySelectorAll('p, li, pre, br')) block.after('\n');
+  const lines = fragment.textContent.split('\n').map((line) => line.trimEnd()).filter((line) => line.trim());
+  return lines.join('\n') || msg.body || '';
 }
 
 /**

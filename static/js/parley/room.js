@@ -9,7 +9,7 @@ import { dom } from './dom.js';
 import { renderMembers } from './members.js';
 import { addToView, fillViewport, redrawMessages, revealMessage, updateSeenBy } from './messages.js';
 import { handleAuthError, logUnexpected, setNotice, toast } from './notices.js';
-import { markRead } from './read.js';
+import { markRead, scheduleRead } from './read.js';
 import { renderReply } from './reply.js';
 import { firstRoom, retentionText } from './rooms.js';
 import { scrollToBottom } from './scroll.js';
@@ -48,6 +48,9 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   else if (replace) history.replaceState(entry, '', roomHref(slug, focusId));
 
   for (const typing of state.view ? state.view.typing.values() : []) clearTimeout(typing.timer);
+  // A read the debounce still holds is the room being left's: report it now, or it is lost.
+  scheduleRead.cancel();
+  markRead();
   state.current = slug;
   const view = newView(slug);
   state.view = view;

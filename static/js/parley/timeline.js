@@ -47,7 +47,9 @@ export function replaceMessage(timeline, msg) {
 export function removeMessage(timeline, id) {
   const { messages, minId } = timeline;
   const replies = [];
-  if (!messages.has(id)) return { timeline, removed: false, replies };
+  const quoted = [...messages.values()].some((msg) => msg.reply_to && msg.reply_to.id === id && !msg.reply_to.deleted);
+  // Replies may quote a message older than the loaded history: they change all the same.
+  if (!messages.has(id) && !quoted) return { timeline, removed: false, replies };
   const next = new Map();
   let maxId = null;
   for (const [key, msg] of messages) {
@@ -60,7 +62,24 @@ export function removeMessage(timeline, id) {
     next.set(key, kept);
     if (maxId === null || key > maxId) maxId = key;
   }
-  return { timeline: { messages: next, minId, maxId }, removed: true, replies };
+  return { timeline: { messages: next, minId, maxId }, removed: messages.has(id), replies };
+}
+
+/**
+ * Return the timeline with the replies to message `id` quoting `excerpt`
+ * (it was edited), and the ids of the replies that changed.
+ */
+export function requote(timeline, id, excerpt) {
+  const replies = [];
+  let next = null;
+  for (const [key, msg] of timeline.messages) {
+    const quote = msg.reply_to;
+    if (!quote || quote.id !== id || quote.deleted || quote.excerpt === excerpt) continue;
+    next = next || new Map(timeline.messages);
+    next.set(key, { ...msg, reply_to: { ...quote, excerpt } });
+    replies.push(key);
+  }
+  return { timeline: next ? { ...timeline, messages: next } : timeline, replies };
 }
 
 /** The messages oldest first. */
