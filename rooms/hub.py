@@ -37,7 +37,6 @@ from django.db.models import Subquery
 
 from parley import listen
 from parley.server import lifecycle
-from users import tokencache
 
 from .floods import FloodPolicy
 from .models import Event, Room, Stream
@@ -64,7 +63,16 @@ class Hub(FloodPolicy):
 
     def __init__(self):
         self.started = False
+        self._followers = {}  # event type -> callbacks given each such entry as it is read (follow())
         self.reset()
+
+    def follow(self, type, callback):
+        """Call `callback(entry)` for every event of `type` this process reads, in stream order.
+
+        How modules above the hub keep per-process state in step with the stream
+        (presence keeps who is online) without the hub knowing them.
+        """
+        self._followers.setdefault(type, []).append(callback)
 
     def reset(self):
         """Forget the buffer, waiters and users (tests, whose databases roll back)."""
@@ -294,12 +302,12 @@ class Hub(FloodPolicy):
             self._forget_answers(cutoff)
 
     def _follow_users(self, entries):
-        """Keep what this process remembers of users as the stream changes it: rooms, and presence."""
+        """Keep what this process remembers of users as the stream changes it: rooms, and what followers keep."""
         for entry in entries:
             if entry.change is not None and entry.change[0] in self._rooms:
                 entry.follow(entry.change[0], self._rooms[entry.change[0]][0])
-            elif entry.type == Event.PRESENCE:
-                tokencache.cache.note_presence(entry.subject_id, entry.data.get("status") == "online")
+            for callback in self._followers.get(entry.type, ()):
+                callback(entry)
 
     # Waiting.
 

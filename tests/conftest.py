@@ -78,10 +78,12 @@ def _test_settings(settings, monkeypatch):
     hub.start()
     services._last_typing.clear()
     presence._seen.clear()
+    presence._online.clear()
     tokencache.cache.clear()
     yield
     hub.stop()
     presence._seen.clear()
+    presence._online.clear()
     tokencache.cache.clear()
 
 

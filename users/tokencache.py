@@ -13,9 +13,10 @@ here while the process hears of every change that could make the answer wrong:
   process through PostgreSQL NOTIFY on AUTH_CHANNEL, which this process's
   listener (parley/listen.py) passes to forget(). A lookup that read the database before such a
   change committed and finishes after it was forgotten does not store what it
-  read (the generation check in user_for);
-- a user going online or offline: presence events of the stream, as the hub
-  reads them (rooms/hub.py calls note_presence()).
+  read (the generation check in user_for).
+
+A cached user's is_online and last_seen may be minutes old: whether a user is
+online is rooms/presence.py's to know, not this cache's.
 
 "Hears of every change" is `parley.listen.current()`: the background loops run
 in this process and, on PostgreSQL, its listener is connected (on SQLite Parley runs one process,
@@ -114,17 +115,11 @@ class TokenCache:
         """
         return self._epoch, self._changes.get(user_id, 0)
 
-    def note_presence(self, user_id, online):
-        """Keep the user's is_online as the stream says (every process reads every presence event)."""
-        with self._lock:
-            for digest in self._by_user.get(user_id, ()):
-                self._entries[digest][0][IS_ONLINE] = online
-
     def clear(self):
         self.forget("all")
 
 
-ID, IS_ONLINE = FIELDS.index("id"), FIELDS.index("is_online")
+ID = FIELDS.index("id")
 cache = TokenCache()
 listen.subscribe(AUTH_CHANNEL, cache.forget)
 listen.on_connect(cache.clear)  # what was said while the listener was away is lost
