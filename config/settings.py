@@ -160,6 +160,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (rooms/uploads.py) go through Django's storage API; the default is this
+# directory. Several hosts must share it (a network file system or volume mounted on each):
+# README "Files on several hosts".
+MEDIA_ROOT = Path(os.environ.get("PARLEY_MEDIA_ROOT") or BASE_DIR / "var" / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Without collectstatic (the two-command start), WhiteNoise serves the finders' files.
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -185,6 +193,12 @@ PARLEY_REQUIRE_APPROVAL = env_bool("PARLEY_REQUIRE_APPROVAL")
 PARLEY_MAX_MESSAGE_CHARS = env_int("PARLEY_MAX_MESSAGE_CHARS", 4000, minimum=1)
 # Authors may edit their messages for this long after posting (403 edit_window_closed after).
 PARLEY_EDIT_SECONDS = env_int("PARLEY_EDIT_SECONDS", 3600, minimum=1)
+# Uploads: the largest file, and how much one user may keep stored (attached or not).
+PARLEY_MAX_UPLOAD_MB = env_int("PARLEY_MAX_UPLOAD_MB", 25, minimum=1)
+PARLEY_UPLOAD_QUOTA_MB = env_int("PARLEY_UPLOAD_QUOTA_MB", 1024, minimum=1)
+# Behind nginx, the app checks access and nginx sends the bytes: the internal location that
+# maps to MEDIA_ROOT (deploy/nginx.conf), e.g. /_parley_media/. Empty: the app streams files itself.
+PARLEY_X_ACCEL_REDIRECT = os.environ.get("PARLEY_X_ACCEL_REDIRECT", "").rstrip("/")
 PARLEY_RETENTION_MESSAGES = env_int("PARLEY_RETENTION_MESSAGES", 500, minimum=1)
 PARLEY_RETENTION_DAYS = env_int("PARLEY_RETENTION_DAYS", 0) or None
 PARLEY_RATE_LIMITS = env_bool("PARLEY_RATE_LIMITS", default=True)
