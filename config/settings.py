@@ -160,11 +160,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (rooms/uploads.py) go through Django's storage API; the default is this
+# directory. Several hosts must share it (a network file system or volume mounted on each):
+# README "Files on several hosts".
+MEDIA_ROOT = Path(os.environ.get("PARLEY_MEDIA_ROOT") or BASE_DIR / "var" / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # Without collectstatic (the two-command start), WhiteNoise serves the finders' files.
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Bodies over 1 MB are refused with a JSON 413 (parley/api.py).
+# Bodies over 1 MB are refused with a JSON 413 (parley/api.py). The file of an upload
+# (multipart) is not held in memory and does not count: rooms/uploads.py streams it to a
+# temporary file and enforces PARLEY_MAX_UPLOAD_MB as it arrives.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 CSRF_FAILURE_VIEW = "parley.api.csrf_failure"
@@ -185,6 +195,12 @@ PARLEY_REQUIRE_APPROVAL = env_bool("PARLEY_REQUIRE_APPROVAL")
 PARLEY_MAX_MESSAGE_CHARS = env_int("PARLEY_MAX_MESSAGE_CHARS", 4000, minimum=1)
 # Authors may edit their messages for this long after posting (403 edit_window_closed after).
 PARLEY_EDIT_SECONDS = env_int("PARLEY_EDIT_SECONDS", 3600, minimum=1)
+# Uploads: the largest file, and how much one user may keep stored (attached or not).
+PARLEY_MAX_UPLOAD_MB = env_int("PARLEY_MAX_UPLOAD_MB", 25, minimum=1)
+PARLEY_UPLOAD_QUOTA_MB = env_int("PARLEY_UPLOAD_QUOTA_MB", 1024, minimum=1)
+# Behind nginx, the app checks access and nginx sends the bytes: the internal location that
+# maps to MEDIA_ROOT (deploy/nginx.conf), e.g. /_parley_media/. Empty: the app streams files itself.
+PARLEY_X_ACCEL_REDIRECT = os.environ.get("PARLEY_X_ACCEL_REDIRECT", "").rstrip("/")
 PARLEY_RETENTION_MESSAGES = env_int("PARLEY_RETENTION_MESSAGES", 500, minimum=1)
 PARLEY_RETENTION_DAYS = env_int("PARLEY_RETENTION_DAYS", 0) or None
 PARLEY_RATE_LIMITS = env_bool("PARLEY_RATE_LIMITS", default=True)
@@ -270,6 +286,8 @@ PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblock
 PARLEY_RATE_EDIT = env_rate("PARLEY_RATE_EDIT", "60/1m")  # edits and deletes together
 PARLEY_RATE_REACT = env_rate("PARLEY_RATE_REACT", "120/1m")  # adding and removing together
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
+# Files, per user: a person drops a dozen screenshots at once, not hundreds (each is up to PARLEY_MAX_UPLOAD_MB).
+PARLEY_RATE_UPLOAD = env_rate("PARLEY_RATE_UPLOAD", "60/10m")
 # Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see parley/ratelimit.py).

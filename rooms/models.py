@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
@@ -87,9 +89,10 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(id__lt=message_id) if message_id else self
 
     def with_refs(self):
-        """Everything message_to_dict() reads, in two queries (reply excerpts: messages_to_dicts())."""
+        """Everything message_to_dict() reads, in three queries (reply excerpts: messages_to_dicts())."""
         return self.select_related("room", "author").prefetch_related(
-            models.Prefetch("reactions", queryset=Reaction.objects.order_by("id"))
+            models.Prefetch("reactions", queryset=Reaction.objects.order_by("id")),
+            models.Prefetch("attachment_rows", queryset=Upload.objects.order_by("attachment_index")),
         )
 
     def not_by(self, author_ids):
@@ -150,6 +153,43 @@ class Reaction(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique")]
+
+
+def new_upload_id():
+    """An upload's id, which is also its URL: unguessable (128 random bits), so a URL is no hint to another."""
+    return secrets.token_urlsafe(16)
+
+
+def upload_path(upload, filename):
+    """Where the bytes go in storage: by id, never by the client's file name."""
+    return f"uploads/{upload.id[:2]}/{upload.id}"
+
+
+class Upload(models.Model):
+    """A file sent to a room: only its uploader's until a message attaches it, then the room's readers'.
+
+    `name` is the client's file name, cleaned, for display and downloads only. `content_type`
+    comes from the bytes. Images (PNG, JPEG, GIF, WebP) have a thumbnail and their size.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_upload_id, editable=False)
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="uploads")
+    # Set when a message lists it in `attachments`; a message's files go with it.
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachment_rows")
+    # Its place in the message's `attachments`, as the author listed them.
+    attachment_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100)
+    file = models.FileField(upload_to=upload_path, max_length=200)
+    thumbnail = models.FileField(upload_to="thumbnails/", max_length=200, blank=True, default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["uploader", "message"])]
 
 
 class Stream(models.Model):

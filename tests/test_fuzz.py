@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis): odd message bodies, Markdown, reactions and query parameters never give a 500.
+"""Property-based tests (hypothesis): odd message bodies, Markdown, reactions, query parameters and uploads never give a 500.
 
 A body the server accepts comes back exactly as sent, from the send answer,
 the history, the event stream and the database; a body it refuses is a 400
@@ -411,3 +411,74 @@ def test_reactions_never_fail(reaction_target, emoji):
             removed = client.client.delete(f"/api/messages/{message.id}/reactions/{quote(stored, safe='')}")
             assert removed.status_code == 204, (stored, removed.content[:200])
         assert client.get(f"/api/messages/{message.id}").json()["message"]["reactions"] == []
+
+
+# Uploads ---------------------------------------------------------------------------------
+
+FUZZ_UPLOAD = hypothesis_settings(FUZZ, max_examples=60)
+upload_names = st.one_of(
+    st.text(any_char, max_size=40),
+    st.lists(st.sampled_from(TRICKY + [".", "..", "/", "\\", "\r\n", ";", "="]), max_size=20).map("".join),
+    st.text(any_char, min_size=240, max_size=300),
+)
+# Random bytes, and the start of each image format followed by random bytes (broken images).
+IMAGE_STARTS = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"<html>", b"%PDF-"]
+upload_data = st.one_of(
+    st.binary(max_size=600),
+    st.tuples(st.sampled_from(IMAGE_STARTS), st.binary(max_size=400)).map(b"".join),
+)
+
+
+@pytest.fixture
+def upload_chat(chat, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FILE_UPLOAD_TEMP_DIR = tmp_path
+    return chat
+
+
+def _media_files(settings):
+    return {str(p) for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()} if settings.MEDIA_ROOT.exists() else set()
+
+
+@FUZZ_UPLOAD
+@given(name=upload_names, data=upload_data)
+@example(name="", data=b"x")
+@example(name="..", data=b"\x89PNG\r\n\x1a\n")
+@example(name="a\x00b", data=b"")
+@example(name="thumbnail", data=b"GIF89a")
+def test_any_file_and_name_is_stored_or_refused_never_a_500(upload_chat, settings, name, data):
+    from rooms.models import Upload
+
+    client, room = upload_chat["client"], upload_chat["room"]
+    before, rows = _media_files(settings), Upload.objects.count()
+    # By hand, as any client may: the name goes into the header as it is (quotes, CR LF and all).
+    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="' + name.encode("utf-8", "surrogatepass")
+            + b'"\r\nContent-Type: image/png\r\n\r\n' + data + b"\r\n--B--\r\n")
+    response = client.client.post(
+        f"/api/rooms/{room.slug}/uploads", body, content_type="multipart/form-data; boundary=B",
+    )
+    assert response.status_code in (201, 400), response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    if response.status_code == 400:
+        assert _media_files(settings) == before and Upload.objects.count() == rows
+        return
+    upload = response.json()["upload"]
+    assert upload["size"] == len(data) > 0
+    assert upload["name"] and "/" not in upload["name"] and "\\" not in upload["name"]
+    assert all(c.isprintable() for c in upload["name"]) and len(upload["name"]) <= 200
+    assert upload["url"].startswith(f"/files/{upload['id']}/")
+
+
+@FUZZ_RAW
+@given(body=st.one_of(
+    st.binary(max_size=500),
+    st.tuples(st.just(b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"),
+              st.binary(max_size=300), st.sampled_from([b"", b"\r\n--B--\r\n", b"\r\n--B", b"\r\n--B\r\n"])).map(b"".join),
+), boundary=st.sampled_from(["B", "", "\x00", "a" * 80]))
+def test_a_raw_multipart_body_never_gives_a_500(upload_chat, settings, body, boundary):
+    client, room = upload_chat["client"], upload_chat["room"]
+    response = client.client.post(
+        f"/api/rooms/{room.slug}/uploads", body, content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code in (201, 400, 413, 415), response.content[:300]
+    assert response["Content-Type"] == "application/json"
