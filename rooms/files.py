@@ -36,6 +36,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found
 
+from users.middleware import token_user_from_cache
+
 from . import polling, selectors
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ _IMAGE_EXTENSIONS = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/
                      ".webp": "image/webp"}
 
 
+@token_user_from_cache  # a thumbnail is asked for by every reader of a busy room at once
 @require_safe
 def upload_file(request, upload_id, name):
     """Send an upload's file to whoever may read it; `name` must be the upload's (it names the download)."""
@@ -65,6 +68,7 @@ def upload_file(request, upload_id, name):
                          inline=content_type in INLINE_TYPES, etag=f'"{upload.id}"')
 
 
+@token_user_from_cache
 @require_safe
 def upload_thumbnail(request, upload_id):
     """Send an image upload's thumbnail, always inline, to whoever may read the upload."""
