@@ -52,7 +52,8 @@ def test_the_real_timeouts_fit_under_the_proxies_we_promise_to_survive(settings)
 # nginx ---------------------------------------------------------------------------------
 
 
-def corporate_config(deploy_text, *, upstreams, http_port, https_port, cert, key, read_timeout=PROXY_TIMEOUT):
+def corporate_config(deploy_text, *, upstreams, http_port, https_port, cert, key, read_timeout=PROXY_TIMEOUT,
+                     media_root=None):
     """Turn deploy/nginx.conf into the corporate proxy's site; fail loudly if the file's shape changed."""
 
     def swap(pattern, replacement, text, count=1):
@@ -69,6 +70,8 @@ def corporate_config(deploy_text, *, upstreams, http_port, https_port, cert, key
     text = swap(r"ssl_certificate \S+;", f"ssl_certificate {cert};", text)
     text = swap(r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", text)
     text = swap(r"proxy_read_timeout 60s;", f"proxy_read_timeout {read_timeout}s;", text)
+    if media_root is not None:  # the app servers' shared MEDIA_ROOT (tests/test_files_proxy.py)
+        text = swap(r"alias /srv/parley/var/media/;", f"alias {str(media_root).rstrip('/')}/;", text)
     # The corporate part: no WebSockets, and buffering that the app cannot turn off.
     text = swap(r"^(\s*)location /chat/ \{\n", lambda m: (
         f"{m[0]}{m[1]}    if ($http_upgrade) {{ return 403; }}\n"
@@ -137,13 +140,14 @@ def make_certificate(directory):
     return cert, key
 
 
-def start_nginx(directory, servers, read_timeout):
+def start_nginx(directory, servers, read_timeout, media_root=None):
     """nginx for `servers` in `directory`; return (nginx, addresses)."""
     cert, key = make_certificate(directory)
     http_port, https_port = free_port(), free_port()
     site = corporate_config(
         DEPLOY_CONF.read_text(), upstreams=[f"127.0.0.1:{server.port}" for server in servers],
         http_port=http_port, https_port=https_port, cert=cert, key=key, read_timeout=read_timeout,
+        media_root=media_root,
     )
     nginx = Nginx(directory, site)
     nginx.wait_listening(https_port)
