@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import {
   addPending, busy, canSendWith, checkFiles, fileProblem, fraction, humanSize, isInlineImage, liveCount, MAX_FILES,
-  pastedName, pendingEntry, readyIds, removePending, splitAttachments, startUpload, thumbnailBox, typeLabel,
+  pastedName, pendingEntry, readyIds, removePending, splitAttachments, startUpload, textOrFiles, thumbnailBox, typeLabel,
   uploadCancelled, uploadDone, uploadFailed, uploadProgress,
 } from '../../static/js/parley/files.js';
 
@@ -135,4 +135,11 @@ test('a thumbnail is drawn within its box, keeping the ratio, never enlarged', (
   assert.deepEqual(thumbnailBox(600, 1200), { width: 160, height: 320 });
   assert.deepEqual(thumbnailBox(40, 30), { width: 40, height: 30 });
   assert.equal(thumbnailBox(null, 30), null);
+});
+
+test('a message of files alone is described by its files in one line', () => {
+  assert.equal(textOrFiles('hello', [{ name: 'a.png' }]), 'hello');
+  assert.equal(textOrFiles('', [{ name: 'a.png' }]), '📎 a.png');
+  assert.equal(textOrFiles('  ', [{ name: 'a.png' }, { name: 'b.txt' }]), '📎 2 files');
+  assert.equal(textOrFiles('', undefined), '');
 });

@@ -187,3 +187,14 @@ export function thumbnailBox(width, height, box = 320) {
   const scale = Math.min(1, box / Math.max(width, height));
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
+
+/**
+ * What to say for a message in one line (notification, "Replying to"): its
+ * text, or for a message of files alone "📎 name" / "📎 3 files".
+ */
+export function textOrFiles(text, attachments) {
+  if (String(text || '').trim()) return text;
+  const files = attachments || [];
+  if (!files.length) return text || '';
+  return files.length === 1 ? `📎 ${files[0].name}` : `📎 ${files.length} files`;
+}
