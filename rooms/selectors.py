@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from users.models import User
 
-from .models import Membership, Mention, Message, Room
+from .models import Membership, Mention, Message, Room, Upload
 from .serializers import INVITER_FIELDS
 
 
@@ -132,6 +132,25 @@ def message_for(user, message_id):
     if message is not None:
         message.room.is_member = message.is_member
     return message
+
+
+def upload_for(user, upload_id):
+    """Return the upload if the user may read its file, else None.
+
+    Attached (its message set): whoever may read the message's room, as
+    message_for() decides, so not the files of people the reader blocks.
+    Not attached yet: its uploader only. Anonymous, inactive and pending
+    users read nothing. One query.
+    """
+    if not (user.is_authenticated and user.is_active and user.is_approved):
+        return None
+    readable = Q(message__isnull=True, uploader=user) | Q(
+        message__isnull=False, message__room__in=Room.objects.visible_to(user).values("id"),
+    )
+    uploads = Upload.objects.filter(readable, id=upload_id)
+    if user.blocked_ids:
+        uploads = uploads.exclude(uploader_id__in=user.blocked_ids)
+    return uploads.first()
 
 
 def directory(query=""):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, files, views
 
 urlpatterns = [
     # First: every client asks for it all the time, and Django tries the patterns in order.
@@ -25,4 +25,7 @@ urlpatterns = [
     path("api/messages/<int:message_id>", api.message_detail, name="api_message"),
     path("api/messages/<int:message_id>/reactions", api.message_reactions, name="api_message_reactions"),
     path("api/messages/<int:message_id>/reactions/<str:emoji>", api.message_reaction, name="api_message_reaction"),
+    # The thumbnail first: the file's pattern would take "thumbnail" as a file name.
+    path("files/<str:upload_id>/thumbnail", files.upload_thumbnail, name="upload_thumbnail"),
+    path("files/<str:upload_id>/<str:name>", files.upload_file, name="upload_file"),
 ]

@@ -14,6 +14,10 @@ from django.contrib.auth.models import AnonymousUser
 
 from . import services, tokencache
 
+# Where a bearer token is taken: the API, and uploaded files (rooms/files.py), which API
+# clients fetch by the `url` an upload carries.
+TOKEN_PATHS = ("/api/", "/files/")
+
 
 def token_user_from_cache(view):
     """Mark `view` as one whose bearer token may be resolved from the per-process cache."""
@@ -26,7 +30,7 @@ class TokenAuthenticationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith("/api/"):
+        if request.path_info.startswith(TOKEN_PATHS):
             if request.META.get("HTTP_AUTHORIZATION"):
                 request._dont_enforce_csrf_checks = True
                 # An explicit token never falls back to the session, not even before process_view.
@@ -37,7 +41,7 @@ class TokenAuthenticationMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header or not request.path_info.startswith("/api/"):
+        if not header or not request.path_info.startswith(TOKEN_PATHS):
             return None
         request.api_token_key = None
         scheme, _, key = header.partition(" ")
