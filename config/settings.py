@@ -172,7 +172,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Bodies over 1 MB are refused with a JSON 413 (parley/api.py).
+# Bodies over 1 MB are refused with a JSON 413 (parley/api.py). The file of an upload
+# (multipart) is not held in memory and does not count: rooms/uploads.py streams it to a
+# temporary file and enforces PARLEY_MAX_UPLOAD_MB as it arrives.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 CSRF_FAILURE_VIEW = "parley.api.csrf_failure"
@@ -284,6 +286,8 @@ PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblock
 PARLEY_RATE_EDIT = env_rate("PARLEY_RATE_EDIT", "60/1m")  # edits and deletes together
 PARLEY_RATE_REACT = env_rate("PARLEY_RATE_REACT", "120/1m")  # adding and removing together
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
+# Files, per user: a person drops a dozen screenshots at once, not hundreds (each is up to PARLEY_MAX_UPLOAD_MB).
+PARLEY_RATE_UPLOAD = env_rate("PARLEY_RATE_UPLOAD", "60/10m")
 # Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see parley/ratelimit.py).

@@ -130,6 +130,7 @@ BLOCK = Rule("block", "PARLEY_RATE_BLOCK", per="user")  # blocks and unblocks co
 SEARCH = Rule("search", "PARLEY_RATE_SEARCH", per="user")
 EDIT = Rule("edit", "PARLEY_RATE_EDIT", per="user")  # edits and deletes count together
 REACT = Rule("react", "PARLEY_RATE_REACT", per="user")  # adding and removing count together
+UPLOAD = Rule("upload", "PARLEY_RATE_UPLOAD", per="user")
 
 
 def enabled():

@@ -2,6 +2,9 @@
 import functools
 
 from django.conf import settings
+from django.http.request import UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from parley import ratelimit
 from parley.api import (
@@ -13,10 +16,10 @@ from users.middleware import token_user_from_cache
 from users.models import User
 from users.serializers import user_with_presence
 
-from . import messaging, polling, presence, search, selectors, services
+from . import messaging, polling, presence, search, selectors, services, uploads
 from .models import NAME_MAX_LENGTH, Message
 from .emoji import normalize_reaction
-from .serializers import message_to_dict, messages_to_dicts, room_to_dict
+from .serializers import message_to_dict, messages_to_dicts, room_to_dict, upload_to_dict
 
 
 def _room(request, slug, *, member=False):
@@ -130,15 +133,72 @@ def room_messages(request, slug):
         return json_response({"messages": messages_to_dicts(messages), "has_more": has_more})
     room = _room(request, slug, member=True)
     data = read_json(request)
-    body = field_str(data, "body", max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
+    attachments = _attachment_ids(data)
+    body = field_str(data, "body", required=not attachments, default="",
+                     max_length=settings.PARLEY_MAX_MESSAGE_CHARS, strip=False)
     client_id = field_str(data, "client_id", required=False, max_length=64, strip=False)  # echoed as sent
     reply_to = field_int(data, "reply_to", required=False, minimum=1)
-    if data.get("attachments"):  # files: not yet (issue 12); an empty list is fine
-        raise invalid("This server does not take attachments yet.", {"attachments": ["Not supported yet."]})
     message, created = messaging.message_post(
         room=room, author=request.user, body=body, client_id=client_id or None, reply_to=reply_to,
+        attachments=attachments,
     )
     return json_response({"message": message_to_dict(message)}, status=201 if created else 200)
+
+
+def _attachment_ids(data):
+    """Read `attachments`: a list of at most MAX_ATTACHMENTS distinct upload ids (the service checks whose)."""
+    value = data.get("attachments")
+    if value is None:
+        return []
+    limit = messaging.MAX_ATTACHMENTS
+    if not isinstance(value, list) or not all(isinstance(item, str) and 0 < len(item) <= 64 for item in value):
+        raise invalid("attachments must be a list of upload ids.", {"attachments": ["A list of upload ids."]})
+    if len(value) > limit:
+        raise invalid(f"At most {limit} attachments.", {"attachments": [f"At most {limit} files per message."]})
+    if len(set(value)) != len(value):
+        raise invalid("An upload is listed twice.", {"attachments": ["Each upload once."]})
+    return value
+
+
+# What the upload services' refusals answer.
+UPLOAD_STATUS = {uploads.TooLarge: 413, uploads.QuotaExceeded: 413, uploads.NotAMember: 403}
+
+
+@csrf_exempt  # checked below, once the upload handler is in place (the CSRF check reads the body)
+@endpoint("POST")
+@ratelimit.limit(ratelimit.UPLOAD)
+def room_uploads(request, slug):
+    """Take one file (multipart, the field `file`) into the room: the uploader's until a message attaches it."""
+    room = _room(request, slug, member=True)
+    receiver = uploads.Receiver(request, limit=uploads.max_bytes())
+    try:
+        if request.content_type != "multipart/form-data":
+            raise ApiError(415, "unsupported_media_type", "Send the file as multipart/form-data, in the field 'file'.")
+        if _content_length(request) > uploads.max_bytes() + uploads.MULTIPART_OVERHEAD:
+            raise uploads.too_large()  # announced: refused before a byte is read
+        uploads.check_quota(request.user)
+        request.upload_handlers = [receiver]
+        return _upload_checked(request, room, receiver)
+    except uploads.UploadError as error:
+        raise ApiError(UPLOAD_STATUS.get(type(error), 400), error.code, str(error)) from None
+    except (MultiPartParserError, UnreadablePostError):
+        raise invalid("The body is not a complete multipart/form-data upload.") from None
+    finally:
+        receiver.discard()
+
+
+@csrf_protect
+def _upload_checked(request, room, receiver):
+    file, name = uploads.received_file(receiver, request.FILES)
+    upload = uploads.upload_create(room=room, uploader=request.user, file=file, name=name)
+    return json_response({"upload": upload_to_dict(upload)}, status=201)
+
+
+def _content_length(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _message(request, message_id):

@@ -8,6 +8,12 @@ of the stream, in order with the messages (rooms/event_types.py).
 An edit, a delete and a reaction take the message's room's stream position
 first, as every write does, and change the row in the same transaction: two
 edits of one message are applied in the order their events are read.
+
+A message may list uploads of its author in its room (`attachments`): they
+are attached in the transaction that stores the message, by one conditional
+UPDATE (still unattached, the author's, this room's), so two posts cannot
+attach the same upload. Such a post takes the ORM path on PostgreSQL too;
+the one-statement insert stays the path of plain messages, the hot write.
 """
 import json
 from contextlib import nullcontext
@@ -16,21 +22,24 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Case, Max, When
 from django.utils import timezone
 
 from . import stream
 from .event_types import message_deleted_event, message_event, message_updated_event, reaction_event
 from .markdown import render
-from .models import Event, Membership, Mention, Message, Reaction, Room, Stream
+from .models import Event, Membership, Mention, Message, Reaction, Room, Stream, Upload
+
+MAX_ATTACHMENTS = 10
 
 
 class EditWindowClosed(Exception):
     """The message is older than PARLEY_EDIT_SECONDS: it can no longer be edited."""
 
 
-def check_body(body):
-    if not body or not body.strip():
+def check_body(body, *, attachments=False):
+    """A message needs some text, unless it carries files."""
+    if (not body or not body.strip()) and not attachments:
         raise ValidationError({"body": ["A message needs some text."]})
     limit = settings.PARLEY_MAX_MESSAGE_CHARS
     if len(body) > limit:
@@ -60,9 +69,17 @@ def _fill(message, rendered, mentions):
 
 
 def message_post(*, room: Room, author, body: str, client_id: str | None = None,
-                 reply_to: int | None = None) -> tuple[Message, bool]:
-    """Post a message; a repeated `client_id` returns the first message and False."""
-    check_body(body)
+                 reply_to: int | None = None, attachments=()) -> tuple[Message, bool]:
+    """Post a message; a repeated `client_id` returns the first message and False.
+
+    `attachments`: ids of the author's uploads into this room that no message
+    has yet, in the order to show them (ValidationError otherwise, the same
+    whether an id exists or not).
+    """
+    attachments = list(attachments)
+    if len(attachments) > MAX_ATTACHMENTS or len(set(attachments)) != len(attachments):
+        raise ValidationError({"attachments": [f"At most {MAX_ATTACHMENTS} distinct uploads."]})
+    check_body(body, attachments=bool(attachments))
     if reply_to is not None and not Message.objects.filter(id=reply_to, room=room).exists():
         raise ValidationError({"reply_to": ["Not a message of this room."]})
     rendered, mentions = _rendered(room, body)
@@ -70,7 +87,7 @@ def message_post(*, room: Room, author, body: str, client_id: str | None = None,
     # before every insert: repeats are rare (a client resending after a lost
     # answer), posts are not.
     try:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not attachments:
             message = _insert_in_one_statement(
                 room=room, author=author, body=body, client_id=client_id, reply_to=reply_to,
                 rendered=rendered, mentions=mentions,
@@ -82,6 +99,7 @@ def message_post(*, room: Room, author, body: str, client_id: str | None = None,
                 _fill(message, rendered, mentions)
                 message.save()
                 _store_mentions(message, rendered)
+                message.attachment_list = _attach(message, attachments)
                 Room.objects.filter(pk=room.pk).update(last_message_id=message.id)
                 message.reaction_rows = []
                 stream.append(position=position, type=Event.MESSAGE, room=room, message=message,
@@ -93,6 +111,21 @@ def message_post(*, room: Room, author, body: str, client_id: str | None = None,
             raise
         return existing, False
     return message, True
+
+
+def _attach(message, upload_ids) -> list[Upload]:
+    """Attach these uploads to the new message, in this order; raise ValidationError unless all could be."""
+    if not upload_ids:
+        return []
+    attached = Upload.objects.filter(
+        id__in=upload_ids, uploader_id=message.author_id, room_id=message.room_id, message__isnull=True,
+    ).update(
+        message=message,
+        attachment_index=Case(*(When(id=upload_id, then=index) for index, upload_id in enumerate(upload_ids))),
+    )
+    if attached != len(upload_ids):  # rolls the whole post back
+        raise ValidationError({"attachments": ["Only your own files, uploaded to this room and not yet sent."]})
+    return list(Upload.objects.filter(message=message).order_by("attachment_index"))
 
 
 def _store_mentions(message, rendered):
@@ -117,6 +150,7 @@ def _insert_in_one_statement(*, room, author, body, client_id, reply_to, rendere
                     reply_to_id=reply_to)
     _fill(draft, rendered, mentions)
     draft.reaction_rows = []
+    draft.attachment_list = []
     data = message_event(draft)
     tables = {name: model._meta.db_table for name, model in
               (("stream", Stream), ("message", Message), ("room", Room), ("event", Event), ("mention", Mention))}

@@ -89,9 +89,10 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(id__lt=message_id) if message_id else self
 
     def with_refs(self):
-        """Everything message_to_dict() reads, in two queries (reply excerpts: messages_to_dicts())."""
+        """Everything message_to_dict() reads, in three queries (reply excerpts: messages_to_dicts())."""
         return self.select_related("room", "author").prefetch_related(
-            models.Prefetch("reactions", queryset=Reaction.objects.order_by("id"))
+            models.Prefetch("reactions", queryset=Reaction.objects.order_by("id")),
+            models.Prefetch("attachment_rows", queryset=Upload.objects.order_by("attachment_index")),
         )
 
     def not_by(self, author_ids):
@@ -176,6 +177,8 @@ class Upload(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="uploads")
     # Set when a message lists it in `attachments`; a message's files go with it.
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachment_rows")
+    # Its place in the message's `attachments`, as the author listed them.
+    attachment_index = models.PositiveSmallIntegerField(null=True, blank=True)
     name = models.CharField(max_length=255)
     size = models.BigIntegerField()
     content_type = models.CharField(max_length=100)

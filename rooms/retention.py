@@ -19,6 +19,12 @@ gets 410, if its user could see that room, and its client reloads history
 (API.md). Writers take the stream row for every post, so it is taken last and
 held only for the commit.
 
+A message's files (rooms/uploads.py) go with it: their rows in the same
+transaction, their stored files after it commits. Uploads that no message
+attached are deleted a day after they came (uploads.purge_unattached, run by
+the purge command). What goes from storage is counted in a `Freed` tally
+the caller may pass.
+
 Transient data is cleared by every app process's maintenance loop
 (rooms/maintenance.py, every MAINTENANCE_SECONDS plus up to 2 s of
 jitter), and by the purge command: ephemeral rooms' messages early enough that
@@ -30,11 +36,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q, Subquery
+from django.db.models import Max, Q, Subquery, Sum
 from django.utils import timezone
 
-from . import stream
-from .models import Event, Mention, Message, Reaction, Room
+from . import stream, uploads
+from .models import Event, Mention, Message, Reaction, Room, Upload
 
 BATCH_SIZE = 2000
 # How often the maintenance loop runs (rooms/maintenance.py sleeps this plus up
@@ -46,8 +52,11 @@ MAINTENANCE_GAP_SECONDS = MAINTENANCE_SECONDS + 2
 EPHEMERAL_MIN_SECONDS = 10
 
 
-def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[str, int]:
+def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE,
+                   freed: uploads.Freed | None = None) -> dict[str, int]:
     """Delete messages beyond each room's window; return {room slug: count} for rooms that had any.
+
+    Their files go too, counted in `freed` when given.
 
     A batch gathers up to `batch_size` expired ids across rooms (a thousand
     rooms with a few hundred each need a few hundred transactions, not a
@@ -64,7 +73,7 @@ def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[st
     batch = []
 
     def flush():
-        for room_id, count in _delete_batch(batch).items():
+        for room_id, count in _delete_batch(batch, freed=freed).items():
             report[slugs[room_id]] = report.get(slugs[room_id], 0) + count
         batch.clear()
 
@@ -74,6 +83,9 @@ def purge_messages(*, now=None, dry_run=False, batch_size=BATCH_SIZE) -> dict[st
             count = expired.count()
             if count:
                 report[room.slug] = count
+                if freed is not None:
+                    files = Upload.objects.filter(message__in=expired.values("id"))
+                    freed.add(files.count(), files.aggregate(total=Sum("size"))["total"] or 0)
             continue
         after = 0
         while True:
@@ -103,8 +115,10 @@ def _expired(room, now):
     return messages.filter(expired)
 
 
-def _delete_batch(ids, *, mark=True) -> dict[int, int]:
-    """Delete these messages and their events in one transaction; return how many went per room.
+def _delete_batch(ids, *, mark=True, freed=None) -> dict[int, int]:
+    """Delete these messages, their events and files in one transaction; return how many went per room.
+
+    The stored files are deleted once it commits, and counted in `freed`.
 
     The stream's pruned_through moves in the same transaction, as its last
     statement, so pollers see the mark and the deletion together, and writers,
@@ -117,7 +131,8 @@ def _delete_batch(ids, *, mark=True) -> dict[int, int]:
             # Check the event -> message foreign key now, not at COMMIT, which
             # would hold the stream row for a lookup per deleted message.
             _set_constraints("IMMEDIATE")
-        marks, rooms = _delete_messages(ids)
+        marks, rooms, files = _delete_messages(ids)
+        uploads.files_delete_on_commit([name for stored in files for name in stored[:2]])
         if postgres:
             # Back to Django's default: SET CONSTRAINTS outlives a savepoint, so a
             # caller's enclosing transaction would otherwise keep IMMEDIATE.
@@ -126,6 +141,8 @@ def _delete_batch(ids, *, mark=True) -> dict[int, int]:
             deleted[room_id] = deleted.get(room_id, 0) + 1
         if mark and marks:
             stream.mark_pruned(max(marks.values()), rooms=marks)
+    if freed is not None:
+        freed.add(len(files), sum(size for _, _, size in files))
     return deleted
 
 
@@ -134,16 +151,19 @@ def _set_constraints(mode):
         cursor.execute(f"SET CONSTRAINTS ALL {mode}")
 
 
-def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
-    """Delete these messages and their events; return ({room id: its last deleted position}, their room ids).
+def _delete_messages(ids) -> tuple[dict[int, int], list[int], list[tuple[str, str, int]]]:
+    """Delete these messages, their events and uploads.
+
+    Return ({room id: its last deleted position}, their room ids, the uploads'
+    (file, thumbnail, size)): the caller deletes the files once this commits.
 
     Plain DELETEs with RETURNING: QuerySet.delete() would first load every
     message (bodies and all) to cascade to the events by hand. What refers to
     the messages goes first, by indexed message_id (their events, edits and
-    reactions included; their reactions; their mentions), so the messages then
-    have nothing pointing at them.
+    reactions included; their reactions; their mentions; their uploads), so the
+    messages then have nothing pointing at them.
     """
-    marks, rooms = {}, []
+    marks, rooms, files = {}, [], []
     chunk = connection.features.max_query_params or len(ids)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), chunk):
@@ -158,10 +178,15 @@ def _delete_messages(ids) -> tuple[dict[int, int], list[int]]:
             for model in (Reaction, Mention):
                 cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE message_id IN ({placeholders})", part)
             cursor.execute(
+                f"DELETE FROM {Upload._meta.db_table} WHERE message_id IN ({placeholders})"
+                " RETURNING file, thumbnail, size", part,
+            )
+            files.extend(cursor.fetchall())
+            cursor.execute(
                 f"DELETE FROM {Message._meta.db_table} WHERE id IN ({placeholders}) RETURNING room_id", part
             )
             rooms.extend(row[0] for row in cursor.fetchall())
-    return marks, rooms
+    return marks, rooms, files
 
 
 def ephemeral_cutoff(now):
@@ -170,8 +195,8 @@ def ephemeral_cutoff(now):
     return now - timedelta(seconds=seconds)
 
 
-def purge_transient(*, now=None) -> dict[str, int]:
-    """Clear ephemeral messages, old typing events and old other events; return what went."""
+def purge_transient(*, now=None, freed: uploads.Freed | None = None) -> dict[str, int]:
+    """Clear ephemeral messages (their files counted in `freed`), old typing and other events; return what went."""
     now = now or timezone.now()
     ephemeral = Message.objects.filter(room__is_ephemeral=True, created_at__lt=ephemeral_cutoff(now))
     report = {"ephemeral_messages": 0}
@@ -180,7 +205,7 @@ def purge_transient(*, now=None) -> dict[str, int]:
         if not ids:
             break
         # Ephemeral messages were only ever for live pollers: no cursor expires over them.
-        report["ephemeral_messages"] += sum(_delete_batch(ids, mark=False).values())
+        report["ephemeral_messages"] += sum(_delete_batch(ids, mark=False, freed=freed).values())
     report["typing_events"] = Event.objects.filter(
         type=Event.TYPING, created_at__lt=now - timedelta(seconds=settings.PARLEY_TYPING_SECONDS)
     ).delete()[0]

@@ -1,4 +1,6 @@
 """The one JSON form of each room object; the API, the events and the pages all use these."""
+from django.urls import reverse
+
 from users.models import User
 from users.serializers import isoformat, user_ref
 
@@ -27,7 +29,7 @@ def message_to_dict(message, *, originals=None):
         "mentions": list(message.mentions),
         "reply_to": _reply_ref(message, originals),
         "reactions": _reactions(message),
-        "attachments": [],
+        "attachments": _attachments(message),
         "created_at": isoformat(message.created_at),
         "edited_at": isoformat(message.edited_at) if message.edited_at else None,
         "client_id": message.client_id,
@@ -67,6 +69,29 @@ def _reactions(message):
     for row in sorted(rows, key=lambda row: row.id):
         grouped.setdefault(row.emoji, []).append(row.user_id)
     return [{"emoji": emoji, "user_ids": user_ids} for emoji, user_ids in grouped.items()]
+
+
+def _attachments(message):
+    """The message's uploads in the order the author listed them: `attachment_list` when the caller
+    knows them (a new message), else the `attachment_rows` prefetched by MessageQuerySet.with_refs()."""
+    rows = getattr(message, "attachment_list", None)
+    if rows is None:
+        rows = sorted(message.attachment_rows.all(), key=lambda upload: upload.attachment_index or 0)
+    return [upload_to_dict(upload) for upload in rows]
+
+
+def upload_to_dict(upload):
+    """Serialise an upload; `url` and `thumbnail_url` are served by rooms/files.py."""
+    return {
+        "id": upload.id,
+        "name": upload.name,
+        "size": upload.size,
+        "content_type": upload.content_type,
+        "url": reverse("upload_file", args=[upload.id, upload.name]),
+        "thumbnail_url": reverse("upload_thumbnail", args=[upload.id]) if upload.thumbnail else None,
+        "width": upload.width,
+        "height": upload.height,
+    }
 
 
 def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_users=None, shared=False):

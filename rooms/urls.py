@@ -19,13 +19,14 @@ urlpatterns = [
     path("api/rooms/<slug:slug>/messages", api.room_messages, name="api_room_messages"),
     path("api/rooms/<slug:slug>/typing", api.room_typing, name="api_room_typing"),
     path("api/rooms/<slug:slug>/read", api.room_read, name="api_room_read"),
+    path("api/rooms/<slug:slug>/uploads", api.room_uploads, name="api_room_uploads"),
     path("api/users", api.users, name="api_users"),
     path("api/dms", api.dms, name="api_dms"),
     path("api/search", api.message_search, name="api_search"),
     path("api/messages/<int:message_id>", api.message_detail, name="api_message"),
     path("api/messages/<int:message_id>/reactions", api.message_reactions, name="api_message_reactions"),
     path("api/messages/<int:message_id>/reactions/<str:emoji>", api.message_reaction, name="api_message_reaction"),
-    # The thumbnail first: the file's pattern would take "thumbnail" as a file name.
+    # The thumbnail first: a file named "thumbnail" is stored as "thumbnail_" (rooms/uploads.py, clean_name).
     path("files/<str:upload_id>/thumbnail", files.upload_thumbnail, name="upload_thumbnail"),
     path("files/<str:upload_id>/<str:name>", files.upload_file, name="upload_file"),
 ]
