@@ -4,7 +4,7 @@ Alice adds files the three ways a person does (drop onto the room, paste a
 screenshot, the paperclip), sends them, and Bob sees them live: images as
 thumbnails that open in the viewer, other files as a card with a download
 link. A file over the size limit is refused before anything is uploaded, and
-the server's 413 is shown as it says it. Drag and drop and paste are
+the server's 413 (a quota) is shown as it says it. Drag and drop and paste are
 synthetic events carrying a real DataTransfer, built in the page from bytes
 made here; the file chooser is Playwright's.
 
@@ -25,9 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 @pytest.fixture
-def live_server_env(tmp_path):
-    """The uploads of this test's server go to a directory of its own."""
-    return {"PARLEY_MEDIA_ROOT": str(tmp_path / "media")}
+def live_server_env(request, tmp_path):
+    """The uploads of this test's server go to a directory of its own; a test may add settings."""
+    return {"PARLEY_MEDIA_ROOT": str(tmp_path / "media"), **getattr(request, "param", {})}
 
 
 def png_bytes(width=48, height=32, colour=(76, 95, 213)):
@@ -160,6 +160,7 @@ def test_an_image_dropped_pasted_and_a_file_attached_reach_the_other_person(sign
     assert answer.headers.get("x-content-type-options") == "nosniff"
 
 
+@pytest.mark.parametrize("live_server_env", [{"PARLEY_UPLOAD_QUOTA_MB": "1"}], indirect=True)
 def test_a_file_over_the_limit_is_refused_before_uploading_and_the_servers_413_is_shown(sign_up):
     alice, _, _ = two_in_a_room(sign_up)
     page = alice.page
@@ -176,18 +177,30 @@ def test_a_file_over_the_limit_is_refused_before_uploading_and_the_servers_413_i
     chips.locator(".upload-remove").click()
     expect(chips).to_have_count(0)
 
-    # The server's own refusal (a quota, say) is shown with its message.
-    page.route("**/uploads", lambda route: route.fulfill(
-        status=413, content_type="application/json",
-        body='{"error": {"code": "quota_exceeded", "message": "You have used all of your upload space."}}',
-    ))
-    drop(page, "more.png", "image/png", png_bytes())
+    # Under the size limit but over this server's 1 MB quota: the server's 413 is shown as it says it.
+    drop(page, "more.bin", "application/octet-stream", size=1536 * 1024)
     expect(chips.first).to_have_class(re.compile(r"\bfailed\b"))
-    expect(chips.locator(".upload-status")).to_have_text("more.png: You have used all of your upload space.")
+    expect(chips.locator(".upload-status")).to_have_text(re.compile(r"^more\.bin: Your files already take up your 1 MB"))
+    assert len(uploads) == 1, uploads
     expect(page.locator("#send")).to_be_disabled()
+    chips.locator(".upload-remove").click()
+
+    # An upload that does not finish holds Send back, even with text; its × aborts it.
+    page.route("**/uploads", lambda route: None)  # never answered
+    drop(page, "slow.png", "image/png", png_bytes())
+    expect(chips.first).to_have_class(re.compile(r"\buploading\b"))
+    expect(chips.first.locator("progress")).to_have_count(1)
+    page.locator("#composer").fill("waiting for it")
+    expect(page.locator("#send")).to_be_disabled()
+    page.locator("#composer").press("Enter")
+    expect(page.locator("#toast")).to_contain_text("still uploading")
+    expect(page.locator("#messages li.message")).to_have_count(0)
 
     # At 375 px the chip and the composer's buttons stay on the screen.
     page.set_viewport_size({"width": 375, "height": 700})
     for selector in ("#upload-list .upload-chip", "#attach-button", "#send", "#composer"):
         box = page.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (selector, box)
+    chips.locator(".upload-remove").click()
+    expect(chips).to_have_count(0)
+    expect(page.locator("#send")).to_be_enabled()
