@@ -76,6 +76,7 @@ def client_config(request, *, room=None):
         "apiRoot": reverse("api_root"),
         "roomUrl": reverse("room_detail", kwargs={"slug": "__slug__"}),
         "maxMessageChars": settings.PARLEY_MAX_MESSAGE_CHARS,
+        "maxUploadBytes": settings.PARLEY_MAX_UPLOAD_MB * 1024 * 1024,  # checked before uploading
         "room": room,
         "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
     }

@@ -165,6 +165,12 @@ def test_room_page_config_carries_the_configured_message_length(ana, room_factor
     assert page_config(browser(ana).get(f"/rooms/{room.slug}/"))["maxMessageChars"] == 50
 
 
+def test_room_page_config_carries_the_upload_limit_in_bytes(ana, room_factory, settings):
+    settings.PARLEY_MAX_UPLOAD_MB = 3
+    room = room_factory(ana, "Lobby")
+    assert page_config(browser(ana).get(f"/rooms/{room.slug}/"))["maxUploadBytes"] == 3 * 1024 * 1024
+
+
 def test_room_page_config_is_escaped_inside_the_script(make_user, room_factory):
     sly = make_user("</script><script>alert(1)</script>")
     room = room_factory(sly, "Lobby")

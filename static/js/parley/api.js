@@ -119,6 +119,52 @@ export async function request(method, url, { body, signal, timeout = DEFAULT_TIM
   }
 }
 
+/**
+ * Upload one file as multipart/form-data (field `file`) with XMLHttpRequest,
+ * which, unlike fetch, reports upload progress. Returns {promise, abort}:
+ * the promise resolves to the parsed JSON, rejects with ApiError (413 with
+ * the server's message when too large), or with an AbortError after abort().
+ * `onProgress(loaded, total)` follows the request body.
+ */
+export function uploadFile(url, file, { onProgress, name } = {}) {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise((resolve, reject) => {
+    xhr.open('POST', url);
+    xhr.responseType = 'text';
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('X-CSRFToken', csrfToken());
+    if (onProgress) {
+      xhr.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      });
+    }
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch (err) {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && data) {
+        resolve(data);
+        return;
+      }
+      const error = (data && data.error) || {};
+      const status = xhr.status >= 200 && xhr.status < 300 ? 502 : xhr.status;
+      reject(new ApiError(status, error.code || `http_${status}`, error.message || fallbackMessage(status), {
+        fields: error.fields || null, retryAfter: parseRetryAfter(xhr.getResponseHeader('Retry-After')),
+      }));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'network_error', 'Could not reach the server.')));
+    xhr.addEventListener('abort', () => reject(abortError()));
+    const form = new FormData();
+    form.append('file', file, name || file.name);
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}
+
 /** Join the API root, a path and query parameters (empty values are left out). */
 export function buildUrl(root, path, params) {
   let url = root + path;
@@ -142,6 +188,7 @@ export function createClient(apiRoot) {
     post: (path, body, options) => request('POST', buildUrl(root, path), { ...options, body }),
     patch: (path, body, options) => request('PATCH', buildUrl(root, path), { ...options, body }),
     del: (path, options) => request('DELETE', buildUrl(root, path), options),
+    upload: (path, file, options) => uploadFile(buildUrl(root, path), file, options),
   };
 }
 

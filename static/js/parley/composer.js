@@ -23,6 +23,7 @@ import { canSend } from './room.js';
 import { scrollToBottom } from './scroll.js';
 import { api, MAX_CHARS, me, roomPath, state } from './state.js';
 import { el } from './ui.js';
+import { pendingUploads, renderSendButton, takeUploads, uploadsBusy } from './uploads.js';
 
 function charCount(text) {
   return Array.from(text).length;
@@ -34,21 +35,28 @@ export function updateComposer() {
   dom.charCount.classList.toggle('over', count > MAX_CHARS);
   const lines = dom.composer.value.split('\n').length;
   dom.composer.rows = Math.min(8, Math.max(1, lines));
+  renderSendButton(canSend(state.view));
 }
 
 export function submitComposer() {
   const view = state.view;
   if (!canSend(view)) return;
   const body = dom.composer.value.trim();
-  if (!body) return;
+  if (uploadsBusy()) {
+    toast('Your files are still uploading; Send works once they are done.');
+    return;
+  }
+  const hasFiles = pendingUploads().some((item) => item.status === 'done');
+  if (!body && !hasFiles) return;
   if (charCount(body) > MAX_CHARS) {
     toast(`Messages can be at most ${MAX_CHARS} characters.`);
     return;
   }
+  const attachments = takeUploads();
   dom.composer.value = '';
   updateComposer();
   view.lastTypingSent = 0;
-  sendMessage(view.slug, body, view.replyTo);
+  sendMessage(view.slug, body, view.replyTo, attachments);
   cancelReply(view);
 }
 
@@ -103,16 +111,19 @@ function setPendingStatus(p, text, kind) {
   }
 }
 
-function sendMessage(slug, body, replyTo = null) {
+function sendMessage(slug, body, replyTo = null, attachments = []) {
   const p = {
     clientId: newClientId(),
     room: slug,
     body,
     replyTo,
+    attachments, // upload objects, shown in the pending copy; their ids are sent
     createdAt: new Date().toISOString(),
     el: null,
   };
-  p.el = messageNode({ author: me, body, created_at: p.createdAt, reply_to: replyTo }, 'mine pending');
+  p.el = messageNode({
+    author: me, body, created_at: p.createdAt, reply_to: replyTo, attachments,
+  }, 'mine pending');
   p.el.dataset.clientId = p.clientId;
   p.el.dataset.authorId = me.id;
   p.el.querySelector('.message-main').append(el('div', { className: 'status', role: 'status' }));
@@ -139,6 +150,7 @@ async function deliver(p) {
     try {
       const payload = { body: p.body, client_id: p.clientId };
       if (p.replyTo) payload.reply_to = p.replyTo.id;
+      if (p.attachments.length) payload.attachments = p.attachments.map((upload) => upload.id);
       const data = await api.post(roomPath(p.room, '/messages'), payload);
       confirmSent(data.message, p.room);
       return;

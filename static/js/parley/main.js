@@ -4,6 +4,7 @@
  */
 
 import { bindMessageActions } from './actions.js';
+import { imagesOf } from './attachments.js';
 import { attachAutocomplete } from './autocomplete.js';
 import { addComposerKeyHandler, onComposerKeydown, submitComposer, updateComposer } from './composer.js';
 import { dom } from './dom.js';
@@ -24,6 +25,8 @@ import { closePanels, togglePanel } from './sidebar.js';
 import { config, me, state } from './state.js';
 import { sendTyping } from './typing.js';
 import { debounce } from './ui.js';
+import { bindUploads, onUploadsChange } from './uploads.js';
+import { openViewer } from './viewer.js';
 
 // ?message=<id> comes from search results, #message-<id> from "Copy link".
 const messageIdFromUrl = () => messageIdFromSearch(window.location.search) || messageIdFromHash(window.location.hash);
@@ -58,6 +61,20 @@ function toggleComposerEmoji() {
   });
 }
 
+/** A click on a thumbnail opens the viewer on it, with the message's other images next to it. */
+function onThumbnailClick(event) {
+  const link = event.target.closest('a.attachment-image');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const li = link.closest('li.message');
+  const view = state.view;
+  const msg = li && li.dataset.id && view ? view.messages.get(Number(li.dataset.id)) : null;
+  const pending = li && !msg && li.dataset.clientId ? state.pending.get(li.dataset.clientId) : null;
+  const images = imagesOf((msg || pending || {}).attachments);
+  if (!images.length) return; // the link opens the file as it is
+  event.preventDefault();
+  openViewer(images, Math.min(images.length - 1, Number(link.dataset.viewIndex) || 0), link);
+}
+
 function bindEvents() {
   dom.roomList.addEventListener('click', onSidebarClick);
   dom.dmList.addEventListener('click', onSidebarClick);
@@ -82,6 +99,9 @@ function bindEvents() {
     dom.composer.focus();
   });
   bindMessageActions();
+  dom.messages.addEventListener('click', onThumbnailClick);
+  bindUploads(dom.roomPane);
+  onUploadsChange(updateComposer);
   dom.composer.addEventListener('input', () => {
     updateComposer();
     sendTyping();

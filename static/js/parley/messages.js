@@ -7,6 +7,7 @@
  */
 
 import { sleep } from './api.js';
+import { attachmentList } from './attachments.js';
 import { dom } from './dom.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { reactionChips } from './reactions.js';
@@ -137,6 +138,7 @@ export function messageNode(msg, className, view = null) {
       ]),
       replyQuote(msg.reply_to),
       el('div', { className: `body${isRich(msg) ? ' rich' : ''}` }, [messageText(msg, me.id)]),
+      attachmentList(msg.attachments),
       editedMarker(msg.edited_at),
       reactionRow(msg, { canReact: Boolean(view) && !(view.room && view.room.is_member === false) }),
     ]),

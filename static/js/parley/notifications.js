@@ -1,6 +1,7 @@
 /* Desktop notifications for messages the reader is not looking at. */
 
 import { dom } from './dom.js';
+import { textOrFiles } from './files.js';
 import { logUnexpected } from './notices.js';
 import { plainText } from './richtext.js';
 import { openRoom } from './room.js';
@@ -40,7 +41,7 @@ export function notify(room, msg, inView) {
   try {
     const title = mentionsMe(msg, me.id) ? `${msg.author.display_name} mentioned you in ${titleOf(room)}` : titleOf(room);
     const note = new Notification(title, {
-      body: truncate(`${msg.author.display_name}: ${plainText(msg)}`, 140), // the text, not the Markdown
+      body: truncate(`${msg.author.display_name}: ${textOrFiles(plainText(msg), msg.attachments)}`, 140), // the text, not the Markdown
       tag: `parley-${room.slug}`,
     });
     note.addEventListener('click', () => {

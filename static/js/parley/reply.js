@@ -1,6 +1,7 @@
 /* Answering one message: the composer's "Replying to <name>: excerpt" line, kept per open room. */
 
 import { dom } from './dom.js';
+import { textOrFiles } from './files.js';
 import { excerptOf } from './messages.js';
 import { plainText } from './richtext.js';
 import { state } from './state.js';
@@ -16,7 +17,7 @@ function render(view) {
 
 /** Answer message `msg` of the open room with the next message sent. */
 export function startReply(view, msg) {
-  view.replyTo = { id: msg.id, author: msg.author, excerpt: excerptOf(plainText(msg), 80) };
+  view.replyTo = { id: msg.id, author: msg.author, excerpt: excerptOf(textOrFiles(plainText(msg), msg.attachments), 80) };
   render(view);
   dom.composer.focus();
 }

@@ -15,6 +15,7 @@ import { firstRoom, retentionText } from './rooms.js';
 import { scrollToBottom } from './scroll.js';
 import { closePanels, renderSearchActive, renderSidebar, roomHref, titleOf } from './sidebar.js';
 import { api, me, rememberPeople, roomPath, state } from './state.js';
+import { renderSendButton, resetUploads } from './uploads.js';
 import { emptyTimeline } from './timeline.js';
 import { debounce, el } from './ui.js';
 
@@ -54,6 +55,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   state.current = slug;
   const view = newView(slug);
   state.view = view;
+  resetUploads(); // they were uploaded into the room left
 
   dom.messages.replaceChildren(el('li', { className: 'history-note', text: 'Loading messages…' }));
   dom.typing.textContent = '';
@@ -169,7 +171,7 @@ export function canSend(view) {
 
 export function renderComposerState(view, enabled = canSend(view)) {
   dom.composer.disabled = !enabled;
-  dom.send.disabled = !enabled;
+  renderSendButton(enabled);
   dom.emojiButton.disabled = !enabled;
   if (view && view.room && view.room.is_member === false && view.room.kind === 'room') {
     const join = el('button', { type: 'button', className: 'button primary small', text: 'Join room' });

@@ -10,6 +10,7 @@ export const config = readConfig();
 export const me = config.user;
 export const api = createClient(config.apiRoot);
 export const MAX_CHARS = config.maxMessageChars; // the server's PARLEY_MAX_MESSAGE_CHARS
+export const MAX_UPLOAD_BYTES = config.maxUploadBytes || 25 * 1024 * 1024; // PARLEY_MAX_UPLOAD_MB
 
 export const state = {
   rooms: new Map(), // slug -> room object (API.md, plus is_member)
