@@ -69,7 +69,7 @@ def keywords(question: str, limit: int = MAX_KEYWORDS) -> list[str]:
     found, seen = [], set()
     for word in words(question):
         word = word.strip("'.-")
-        if word in STOPWORDS or len(word) < 2 or word.isdigit() and len(word) < 3:
+        if word in STOPWORDS or not 2 <= len(word) <= 30 or word.isdigit() and len(word) < 3:
             continue
         root = stem(word)
         if root in seen:
