@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 from .context import AskerContext, Record
 from .replies import plural, quote, reference, room_label
@@ -44,6 +45,11 @@ def candidates(records: list[Record]) -> list[Candidate]:
 
 def textrank(texts: list[str], damping: float = 0.85, rounds: int = 40) -> np.ndarray:
     """Return a centrality score per text; texts with too few content words score 0."""
+    with threadpool_limits(1):  # small matrices: BLAS threads only wait for each other
+        return _textrank(texts, damping, rounds)
+
+
+def _textrank(texts: list[str], damping: float, rounds: int) -> np.ndarray:
     informative = np.array([len(set(content_stems(text))) >= MIN_CONTENT_WORDS for text in texts])
     if not informative.any():
         return np.zeros(len(texts))
