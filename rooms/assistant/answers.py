@@ -5,6 +5,11 @@ CONFIDENT), a question with content words is treated as something to find,
 as the contract says ("a question or `find <words>`"), and anything else gets
 a pointer to `help`. Each skill asks the context only for what it needs:
 help, small talk and reminders touch no message at all.
+
+Importing the package is cheap: scikit-learn, NumPy and dateparser (about
+1.5 s and 120 MB together) load on first use, so a module that only names
+these types costs nothing. The assistant's own process calls warm() once at
+start, so that no asker waits for them.
 """
 import logging
 import re

@@ -18,11 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from threadpoolctl import threadpool_limits
-
 TRAINING = Path(__file__).with_name("intents.json")
 INTENTS = ("help", "summary", "find", "remind", "smalltalk")
 
@@ -41,6 +36,10 @@ def load(path: Path = TRAINING) -> dict[str, list[str]]:
 
 def build():
     """Return an untrained pipeline (a new one each time, for cross-validation)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
     features = FeatureUnion([
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=True, sublinear_tf=True)),
         ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), lowercase=True, sublinear_tf=True,
@@ -50,6 +49,8 @@ def build():
 
 
 def train(examples: dict[str, list[str]]):
+    from threadpoolctl import threadpool_limits
+
     texts = [text for name in examples for text in examples[name]]
     labels = [name for name in examples for _ in examples[name]]
     # One BLAS thread: the problem is tiny, and on a busy machine OpenBLAS's

@@ -13,10 +13,6 @@ knows nothing of authors, so grouping and links would be ours anyway.
 """
 from dataclasses import dataclass
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from threadpoolctl import threadpool_limits
-
 from .context import AskerContext, Record
 from .replies import plural, quote, reference, room_label
 from .words import content_stems, sentences
@@ -43,13 +39,18 @@ def candidates(records: list[Record]) -> list[Candidate]:
     return found
 
 
-def textrank(texts: list[str], damping: float = 0.85, rounds: int = 40) -> np.ndarray:
-    """Return a centrality score per text; texts with too few content words score 0."""
+def textrank(texts: list[str], damping: float = 0.85, rounds: int = 40):
+    """Return a centrality score per text (a NumPy array); texts with too few content words score 0."""
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(1):  # small matrices: BLAS threads only wait for each other
         return _textrank(texts, damping, rounds)
 
 
-def _textrank(texts: list[str], damping: float, rounds: int) -> np.ndarray:
+def _textrank(texts: list[str], damping: float, rounds: int):
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     informative = np.array([len(set(content_stems(text))) >= MIN_CONTENT_WORDS for text in texts])
     if not informative.any():
         return np.zeros(len(texts))
@@ -72,7 +73,7 @@ def _textrank(texts: list[str], damping: float, rounds: int) -> np.ndarray:
     return np.where(informative, scores + 1e-6 * informative.sum(), 0.0)
 
 
-def pick(found: list[Candidate], scores: np.ndarray) -> list[Candidate]:
+def pick(found: list[Candidate], scores) -> list[Candidate]:
     """Return each author's best sentence, then the best of the rest, within the bounds."""
     order = sorted(range(len(found)), key=lambda index: (-scores[index], index))
     firsts, authors = [], set()

@@ -7,10 +7,9 @@ Stems are Snowball's English (Porter 2) stemmer, so "deploys" and "deployed"
 count as one word when sentences are scored.
 """
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import snowballstemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # The longest question the assistant reads; the chat's limit is 4000 characters.
 MAX_QUESTION_CHARS = 1000
@@ -33,7 +32,13 @@ ASKING_WORDS = frozenset("""
     room rooms channel channels about regarding re concerning related
     something anything thing things stuff remember recall
 """.split())
-STOPWORDS = frozenset(ENGLISH_STOP_WORDS) | ASKING_WORDS
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # see answers.py: scikit-learn loads on first use
+
+    return frozenset(ENGLISH_STOP_WORDS) | ASKING_WORDS
 
 _stemmer = snowballstemmer.stemmer("english")
 
@@ -56,7 +61,7 @@ def stem(word: str) -> str:
 
 def content_stems(text: str) -> list[str]:
     """Return the stems of the words that carry meaning (stopwords and one-letter words dropped)."""
-    return [stem(word) for word in words(text) if word not in STOPWORDS and len(word) > 1]
+    return [stem(word) for word in words(text) if word not in stopwords() and len(word) > 1]
 
 
 def keywords(question: str, limit: int = MAX_KEYWORDS) -> list[str]:
@@ -69,7 +74,7 @@ def keywords(question: str, limit: int = MAX_KEYWORDS) -> list[str]:
     found, seen = [], set()
     for word in words(question):
         word = word.strip("'.-")
-        if word in STOPWORDS or not 2 <= len(word) <= 30 or word.isdigit() and len(word) < 3:
+        if word in stopwords() or not 2 <= len(word) <= 30 or word.isdigit() and len(word) < 3:
             continue
         root = stem(word)
         if root in seen:
