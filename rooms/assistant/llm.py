@@ -47,6 +47,11 @@ class LLMConfig:
     key: str = ""
     timeout: float = 10.0
 
+    @classmethod
+    def configured(cls, *, url: str, model: str, key: str = "", timeout: float = 10.0) -> "LLMConfig | None":
+        """Return the configuration, or None when no endpoint is set (settings.PARLEY_ASSISTANT_LLM_*)."""
+        return cls(url=url, model=model, key=key, timeout=timeout) if url and model else None
+
     @property
     def endpoint(self) -> str:
         url = self.url.rstrip("/")

@@ -368,6 +368,12 @@ def test_an_unreachable_model_falls_back_too():
     assert not reply.by_llm and "deploy pipeline" in reply.text
 
 
+def test_no_endpoint_configured_means_no_model():
+    assert LLMConfig.configured(url="", model="") is None
+    config = LLMConfig.configured(url="http://127.0.0.1:8080/v1/", model="m", key="k", timeout=3)
+    assert config.endpoint == "http://127.0.0.1:8080/v1/chat/completions" and config.timeout == 3
+
+
 class socket_closed_port:
     """A 127.0.0.1 port with nothing listening (bound, then closed)."""
 
