@@ -21,6 +21,7 @@ from .context import AskerContext, Record
 from .replies import MENTION, reference, room_label
 
 MAX_ANSWER_CHARS = 3000
+MAX_REPLY_CHARS = 3900
 MAX_PROMPT_CHARS = 12000
 MAX_MESSAGE_CHARS = 500
 MAX_RESPONSE_BYTES = 1_000_000
@@ -111,4 +112,6 @@ def llm_write(config: LLMConfig, *, task: str, question: str, records: list[Reco
         return reference(record, context)
 
     answer = CITATION.sub(link, answer)
+    if len(answer) > MAX_REPLY_CHARS:  # links lengthen it; the chat takes 4,000 characters
+        answer = answer[:MAX_REPLY_CHARS].rsplit("\n", 1)[0] + "\n…"
     return answer, tuple(dict.fromkeys(cited))
