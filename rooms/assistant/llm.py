@@ -113,5 +113,7 @@ def llm_write(config: LLMConfig, *, task: str, question: str, records: list[Reco
 
     answer = CITATION.sub(link, answer)
     if len(answer) > MAX_REPLY_CHARS:  # links lengthen it; the chat takes 4,000 characters
-        answer = answer[:MAX_REPLY_CHARS].rsplit("\n", 1)[0] + "\n…"
+        cut = answer[: MAX_REPLY_CHARS - 2]
+        # At a space or line break, so that no link is cut in two.
+        answer = cut[: max(cut.rfind(" "), cut.rfind("\n"), 0)].rstrip() + " …"
     return answer, tuple(dict.fromkeys(cited))
