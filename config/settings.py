@@ -214,6 +214,14 @@ PARLEY_EPHEMERAL_SECONDS = 60
 PARLEY_TYPING_SECONDS = 60
 # Each process's fetch, listen and maintenance loops (rooms/hub.py, started by rooms/maintenance.py); tests turn them off.
 PARLEY_BACKGROUND_THREADS = env_bool("PARLEY_BACKGROUND_THREADS", default=True)
+# The assistant's optional language model (rooms/assistant/llm.py): an OpenAI-compatible
+# chat-completions endpoint; unset, the assistant answers with its own classic NLP.
+PARLEY_ASSISTANT_LLM_URL = os.environ.get("PARLEY_ASSISTANT_LLM_URL", "").strip()
+PARLEY_ASSISTANT_LLM_MODEL = os.environ.get("PARLEY_ASSISTANT_LLM_MODEL", "").strip()
+PARLEY_ASSISTANT_LLM_KEY = os.environ.get("PARLEY_ASSISTANT_LLM_KEY", "")
+PARLEY_ASSISTANT_LLM_TIMEOUT = env_int("PARLEY_ASSISTANT_LLM_TIMEOUT", 20, minimum=1)
+if PARLEY_ASSISTANT_LLM_URL and not PARLEY_ASSISTANT_LLM_MODEL:
+    raise ImproperlyConfigured("PARLEY_ASSISTANT_LLM_MODEL must be set with PARLEY_ASSISTANT_LLM_URL.")
 
 # Security and abuse limits (README "Security and reliability") ----------------------
 
