@@ -198,6 +198,10 @@ PARLEY_EPHEMERAL_SECONDS = 60
 PARLEY_TYPING_SECONDS = 60
 # Each process's fetch, listen and maintenance loops (rooms/hub.py, started by rooms/maintenance.py); tests turn them off.
 PARLEY_BACKGROUND_THREADS = env_bool("PARLEY_BACKGROUND_THREADS", default=True)
+# Bots' outgoing webhooks (rooms/webhooks.py, `manage.py run_bots`): how long one try may take, and
+# whether endpoints on loopback, private, link-local... addresses are allowed (off: server-side request forgery).
+PARLEY_BOTS_TIMEOUT_SECONDS = env_int("PARLEY_BOTS_TIMEOUT_SECONDS", 10, minimum=1)
+PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS = env_bool("PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS")
 
 # Security and abuse limits (README "Security and reliability") ----------------------
 
@@ -270,6 +274,8 @@ PARLEY_RATE_BLOCK = env_rate("PARLEY_RATE_BLOCK", "60/1h")  # blocks and unblock
 PARLEY_RATE_EDIT = env_rate("PARLEY_RATE_EDIT", "60/1m")  # edits and deletes together
 PARLEY_RATE_REACT = env_rate("PARLEY_RATE_REACT", "120/1m")  # adding and removing together
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
+PARLEY_RATE_HOOK = env_rate("PARLEY_RATE_HOOK", "60/1m")  # per incoming webhook, whoever posts to it
+PARLEY_RATE_BOT_CREATE = env_rate("PARLEY_RATE_BOT_CREATE", "20/1h")  # creating bots, hooks and tokens, per user
 # Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see parley/ratelimit.py).
