@@ -197,11 +197,12 @@ def send(url: str, body: bytes, headers: dict, *, timeout: float) -> Outcome:
         connection.request("POST", path, body=body, headers={
             "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers,
         })
-        connection.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        sock = connection.sock  # getresponse() lets go of it when the server closes the connection
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
         response = connection.getresponse()
         answer = b""
         while len(answer) <= MAX_ANSWER_BYTES:
-            connection.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
             chunk = response.read1(16384)
             if not chunk:
                 break
