@@ -44,7 +44,7 @@ def _rendered(room, body):
         members = {
             m.user_id: m.user.display_name
             for m in Membership.objects.filter(room=room).select_related("user").only(
-                "user_id", "user__first_name", "user__last_name", "user__email", "user__is_bot")
+                "user_id", "user__first_name", "user__last_name", "user__email")
         }
     rendered = render(body, members=members)
     mentions = sorted(members) if rendered.mention_all else sorted(set(rendered.mentions))
