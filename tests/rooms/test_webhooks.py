@@ -359,11 +359,11 @@ def test_a_redirect_is_not_followed(ana, builds, endpoint, worker):
 
 
 def test_a_hanging_endpoint_times_out_without_holding_up_other_deliveries(ana, builds, endpoint, worker):
-    slow = make_bot(ana, "Slow", endpoint=f"{endpoint.url}/sleep/3")
+    slow = make_bot(ana, "Slow", endpoint=f"{endpoint.url}/sleep/5")
     fast = make_bot(ana, "Fast", endpoint=f"{endpoint.url}/ok")
     invite(builds, ana, slow.bot)
     invite(builds, ana, fast.bot)
-    w = worker(timeout=1)
+    w = worker(timeout=2)
     post(ana, builds, "@**Slow** and @**Fast**")
     started = time.monotonic()
     w.step()
@@ -373,12 +373,12 @@ def test_a_hanging_endpoint_times_out_without_holding_up_other_deliveries(ana, b
         return Delivery.objects.filter(bot=fast.bot, status=Delivery.DELIVERED).exists()
 
     wait_for(fast_delivered, 5, "the fast bot was not served")
-    assert time.monotonic() - started < 0.9  # before the slow one's timeout
+    assert time.monotonic() - started < 1.8  # well before the slow one's timeout
     w.drain(timeout=10)
-    assert time.monotonic() - started < 2.5  # the slow one was cut at its timeout, not at its 3 s
+    assert time.monotonic() - started < 4.5  # the slow one was cut at its timeout, not at its 5 s
     failed = Delivery.objects.get(bot=slow.bot)
     assert failed.status == Delivery.PENDING and failed.last_status_code is None
-    assert "No answer within 1 s" in failed.last_error
+    assert "No answer within 2 s" in failed.last_error
 
 
 def test_a_restart_neither_misses_nor_repeats(ana, builds, endpoint, worker):
