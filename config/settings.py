@@ -222,6 +222,10 @@ PARLEY_ASSISTANT_LLM_KEY = os.environ.get("PARLEY_ASSISTANT_LLM_KEY", "")
 PARLEY_ASSISTANT_LLM_TIMEOUT = env_int("PARLEY_ASSISTANT_LLM_TIMEOUT", 20, minimum=1)
 if PARLEY_ASSISTANT_LLM_URL and not PARLEY_ASSISTANT_LLM_MODEL:
     raise ImproperlyConfigured("PARLEY_ASSISTANT_LLM_MODEL must be set with PARLEY_ASSISTANT_LLM_URL.")
+# Bots' outgoing webhooks (rooms/webhooks.py, `manage.py run_bots`): how long one try may take, and
+# whether endpoints on loopback, private, link-local... addresses are allowed (off: server-side request forgery).
+PARLEY_BOTS_TIMEOUT_SECONDS = env_int("PARLEY_BOTS_TIMEOUT_SECONDS", 10, minimum=1)
+PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS = env_bool("PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS")
 
 # Security and abuse limits (README "Security and reliability") ----------------------
 
@@ -296,6 +300,8 @@ PARLEY_RATE_REACT = env_rate("PARLEY_RATE_REACT", "120/1m")  # adding and removi
 PARLEY_RATE_SEARCH = env_rate("PARLEY_RATE_SEARCH", "120/1m")  # a read, but the costliest; the client searches as you type
 # Files, per user: a person drops a dozen screenshots at once, not hundreds (each is up to PARLEY_MAX_UPLOAD_MB).
 PARLEY_RATE_UPLOAD = env_rate("PARLEY_RATE_UPLOAD", "60/10m")
+PARLEY_RATE_HOOK = env_rate("PARLEY_RATE_HOOK", "60/1m")  # per incoming webhook, whoever posts to it
+PARLEY_RATE_BOT_CREATE = env_rate("PARLEY_RATE_BOT_CREATE", "20/1h")  # creating bots, hooks and tokens, per user
 # Typing counts in each worker's memory, like polls (see parley/ratelimit.py).
 PARLEY_RATE_TYPING = env_rate("PARLEY_RATE_TYPING", "10/10s")
 # Polls count in each worker's memory, not in the database (see parley/ratelimit.py).

@@ -131,6 +131,8 @@ SEARCH = Rule("search", "PARLEY_RATE_SEARCH", per="user")
 EDIT = Rule("edit", "PARLEY_RATE_EDIT", per="user")  # edits and deletes count together
 REACT = Rule("react", "PARLEY_RATE_REACT", per="user")  # adding and removing count together
 UPLOAD = Rule("upload", "PARLEY_RATE_UPLOAD", per="user")
+HOOK = Rule("hook", "PARLEY_RATE_HOOK", per="hook")  # given by the caller: the incoming webhook's id
+BOT_CREATE = Rule("bot_create", "PARLEY_RATE_BOT_CREATE", per="user")  # bots, hooks and new tokens together
 
 
 def enabled():

@@ -89,6 +89,8 @@ def room_detail(request, slug):
 @endpoint("POST")
 @ratelimit.limit(ratelimit.JOIN_LEAVE)
 def room_join(request, slug):
+    if request.user.is_bot and selectors.room_access(request.user, slug) is None:
+        raise forbidden("Bots join rooms only when invited.")
     room = _room(request, slug)
     if not room.is_member and room.is_private:
         raise forbidden("This room is private: ask a member to invite you.")

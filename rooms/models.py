@@ -13,8 +13,10 @@ NAME_MAX_LENGTH = 80
 
 class RoomQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """Public rooms, and the private rooms and DMs the user is a member of."""
+        """Public rooms, and the private rooms and DMs the user is a member of; for a bot, only its rooms."""
         member = Membership.objects.filter(room=OuterRef("pk"), user=user)
+        if getattr(user, "is_bot", False):
+            return self.filter(Exists(member))
         return self.filter(Q(kind=Room.ROOM, is_private=False) | Q(Exists(member)))
 
 
@@ -242,3 +244,61 @@ class Event(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = EventQuerySet.as_manager()
+
+
+# Bots' webhooks (rooms/bots.py, rooms/webhooks.py) ---------------------------------------
+
+
+class Hook(models.Model):
+    """An incoming webhook: whoever knows its URL posts into `room` as `bot`.
+
+    The URL's secret is a credential, so only its SHA-256 is stored, as for
+    bearer tokens; the URL is shown once, when the hook is made.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="hooks")
+    bot = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hooks")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class BotCursor(models.Model):
+    """How far the bots' worker has read the stream: one row, named, so a restart resumes there."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    position = models.BigIntegerField(default=0)
+
+
+class Delivery(models.Model):
+    """One message to send to one bot's endpoint: the outbox of rooms/webhooks.py.
+
+    Unique per (bot, message): reading the same event twice queues nothing
+    twice. The payload is fixed when the message is read, so every try signs
+    the same bytes.
+    """
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the last try
+    DROPPED = "dropped"  # the bot left the room, lost its endpoint or was deleted before it was sent
+
+    bot = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The last failed try: the HTTP status (null for a timeout, a refused address...) and what went wrong.
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bot", "message"], name="delivery_bot_message_unique")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="delivery_due"),
+            models.Index(fields=["bot", "-last_attempt_at"], name="delivery_bot_recent"),
+        ]

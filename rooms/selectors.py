@@ -82,8 +82,8 @@ def room_access(user, slug):
     if room is None:
         return None
     room.is_member = bool(room.is_member)  # SQLite says 0 or 1
-    if not (room.is_member or (room.kind == Room.ROOM and not room.is_private)):
-        return None
+    if not (room.is_member or (room.kind == Room.ROOM and not room.is_private and not user.is_bot)):
+        return None  # a bot sees only the rooms it was invited to or DMed in
     return room
 
 

@@ -7,7 +7,7 @@ from users.serializers import isoformat, user_ref
 from .models import Message
 
 # What a room's JSON needs of a stranger who invited the viewer (user_ref), as selectors.rooms_for annotates it.
-INVITER_FIELDS = ("id", "first_name", "last_name", "email")
+INVITER_FIELDS = ("id", "first_name", "last_name", "email", "is_bot")
 
 
 # How much of a replied-to message a reply quotes.

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 from parley import ratelimit
 from users.serializers import user_to_dict
 
-from . import selectors, services
-from .forms import RoomForm
+from . import bots, selectors, services
+from .forms import BotForm, RoomForm
 from .serializers import room_to_dict
 
 
@@ -80,3 +80,48 @@ def client_config(request, *, room=None):
         "room": room,
         "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
     }
+
+
+# Bots ------------------------------------------------------------------------------
+
+
+def _bots_page(request, form, created=None):
+    mine = [(bot, bots.last_failures(bot)) for bot in bots.bots_of(request.user)]
+    return render(request, "rooms/bots.html", {"form": form, "bots": mine, "created": created})
+
+
+@login_required
+@ratelimit.limit(ratelimit.BOT_CREATE, methods=("POST",))
+def bot_page(request):
+    """My bots: make one (its token and signing secret are shown once, on this answer), list them."""
+    form = BotForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = bots.bot_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return _bots_page(request, BotForm(), created)
+    return _bots_page(request, form)
+
+
+@require_POST
+@login_required
+@ratelimit.limit(ratelimit.BOT_CREATE)
+def bot_page_token(request, bot_id):
+    bot = bots.bot_for(request.user, bot_id)
+    if bot is None:
+        raise Http404("No such bot.")
+    return _bots_page(request, BotForm(), bots.bot_token_regenerate(bot=bot))
+
+
+@require_POST
+@login_required
+def bot_page_delete(request, bot_id):
+    bot = bots.bot_for(request.user, bot_id)
+    if bot is None:
+        raise Http404("No such bot.")
+    bots.bot_delete(bot=bot)
+    messages.success(request, f"Deleted the bot {bot.display_name}: its token no longer works.")
+    return redirect("bots")

@@ -31,6 +31,10 @@ class ApprovedUserBackend(ModelBackend):
             attempt.succeeded()
         return user
 
+    def user_can_authenticate(self, user):
+        """Bots act only with their tokens: no password (they have none) and no session."""
+        return super().user_can_authenticate(user) and not getattr(user, "is_bot", False)
+
     def get_user(self, user_id):
         user = super().get_user(user_id)
         return user if user is not None and user.is_approved else None

@@ -15,10 +15,13 @@ class LoginForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "Wrong email or password.",
         "pending_approval": "Your account is waiting for approval by staff.",
+        "bot": "Bots cannot log in: they use their token.",
     }
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
+        if user.is_bot:
+            raise forms.ValidationError(self.error_messages["bot"], code="bot")
         if not user.is_approved:
             raise forms.ValidationError(self.error_messages["pending_approval"], code="pending_approval")
 

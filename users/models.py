@@ -81,6 +81,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # costs no query; the poll takes its user from users/tokencache.py, which
     # forgets a user everywhere when the row is saved.
     blocked_ids = models.JSONField(default=list, db_default=[], blank=True, editable=False)
+    # A bot (rooms/bots.py): no usable password, no session, only its token; it
+    # sees the rooms it is invited to or DMed in (RoomQuerySet.visible_to).
+    is_bot = models.BooleanField(default=False, db_default=False)
+    bot_owner = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="bots")
 
     objects = UserManager()
 
@@ -158,6 +162,23 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key():
         return secrets.token_urlsafe(32)
+
+
+class BotProfile(models.Model):
+    """What only a bot has: where its outgoing webhooks go, and the secret that signs them.
+
+    The secret is kept in clear because Parley must compute signatures with it;
+    the bot's bearer token cannot be the key, since only its hash is stored
+    (ApiToken). It is shown once, with the token, and changes with it.
+    """
+
+    user = models.OneToOneField(User, primary_key=True, on_delete=models.CASCADE, related_name="bot_profile")
+    endpoint = models.URLField(max_length=500, blank=True, default="")
+    signing_secret = models.CharField(max_length=64)
+
+    @staticmethod
+    def new_secret():
+        return secrets.token_hex(32)
 
 
 class BlockQuerySet(models.QuerySet):

@@ -9,6 +9,7 @@ def user_to_dict(user, *, viewer=None):
         "last_name": user.last_name,
         "display_name": user.display_name,
         "is_staff": user.is_staff,
+        "is_bot": user.is_bot,
     }
     if viewer is not None and (viewer.is_staff or viewer.id == user.id):
         data["email"] = user.email
@@ -16,8 +17,8 @@ def user_to_dict(user, *, viewer=None):
 
 
 def user_ref(user):
-    """The short form inside messages and events."""
-    return {"id": user.id, "display_name": user.display_name}
+    """The short form inside messages and events; `is_bot` lets clients mark bots."""
+    return {"id": user.id, "display_name": user.display_name, "is_bot": user.is_bot}
 
 
 def presence_fields(user):

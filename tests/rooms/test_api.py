@@ -401,7 +401,7 @@ def test_post_message_is_201_with_the_message(api, ana, room_factory):
     message = response.json()["message"]
     assert set(message) >= {"id", "room", "author", "body", "created_at", "client_id"}
     assert message["room"] == room.slug and message["body"] == "hello" and message["client_id"] is None
-    assert message["author"] == {"id": ana.id, "display_name": "Ana Tester"}
+    assert message["author"] == {"id": ana.id, "display_name": "Ana Tester", "is_bot": False}
     assert ISO_Z.match(message["created_at"])
     room.refresh_from_db()
     assert room.last_message_id == message["id"]

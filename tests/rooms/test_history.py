@@ -90,7 +90,7 @@ def test_history_is_the_same_message_json_as_the_events(api, make_user, room_fac
     message, _ = messaging.message_post(room=room, author=ana, body="<b>hi</b> & bye", client_id="c-1")
     [shown] = api(ana).get(f"/api/rooms/{room.slug}/messages").json()["messages"]
     assert shown == {
-        "id": message.id, "room": room.slug, "author": {"id": ana.id, "display_name": ana.display_name},
+        "id": message.id, "room": room.slug, "author": {"id": ana.id, "display_name": ana.display_name, "is_bot": False},
         "body": "<b>hi</b> & bye", "created_at": shown["created_at"], "client_id": "c-1",
         "html": "<p>&lt;b&gt;hi&lt;/b&gt; &amp; bye</p>", "mentions": [], "reply_to": None, "reactions": [],
         "attachments": [], "edited_at": None,

@@ -37,7 +37,7 @@ def test_an_invitation_from_a_stranger_is_marked_on_the_invitees_room_only(api, 
     assert (event["action"], event["by"]["id"]) == ("invited", mallory.id)
     for room_json in (listed(api(ana), room.slug), detail(api(ana), room.slug)):
         assert room_json["invitation_from_stranger"] is True
-        assert room_json["invited_by"] == {"id": mallory.id, "display_name": mallory.display_name}
+        assert room_json["invited_by"] == {"id": mallory.id, "display_name": mallory.display_name, "is_bot": False}
     assert "invitation_from_stranger" not in listed(api(mallory), room.slug)
 
 

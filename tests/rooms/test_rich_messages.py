@@ -284,7 +284,7 @@ def test_a_reply_quotes_its_original(chat):
     reply = posted(chat.b, chat.room, "great", reply_to=original["id"])
     quoted = reply["reply_to"]
     assert quoted["id"] == original["id"]
-    assert quoted["author"] == {"id": chat.ana.id, "display_name": name_of(chat.ana)}
+    assert quoted["author"] == {"id": chat.ana.id, "display_name": name_of(chat.ana), "is_bot": False}
     assert "build" in quoted["excerpt"] and "<strong>" not in quoted["excerpt"]
     [_, in_history] = history(chat.b, chat.room)
     assert in_history["reply_to"] == quoted
@@ -617,7 +617,7 @@ def test_a_reaction_reaches_members_as_an_event(chat, feed):
     [event] = ana_feed.take("reaction")
     assert event == {
         "type": "reaction", "room": chat.room.slug, "message_id": sent["id"], "emoji": "👍",
-        "user": {"id": chat.bob.id, "display_name": name_of(chat.bob)}, "action": "added",
+        "user": {"id": chat.bob.id, "display_name": name_of(chat.bob), "is_bot": False}, "action": "added",
     }
     assert eve_feed.take("reaction") == []
 

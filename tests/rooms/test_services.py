@@ -47,7 +47,7 @@ def test_room_create_stores_the_room_with_its_creator_and_publishes_created(ana)
     assert list(room.memberships.values_list("user_id", flat=True)) == [ana.id]
     event = one_event_after(start, Event.ROOM, room_id=room.id, subject_id=ana.id, is_public=True)
     assert event.data["action"] == "created" and event.data["room"] == room.slug
-    assert event.data["user"] == {"id": ana.id, "display_name": ana.display_name}
+    assert event.data["user"] == {"id": ana.id, "display_name": ana.display_name, "is_bot": False}
     assert event.data["data"]["id"] == room.id
     assert head() == event.position + 1  # the database then wrote the membership event (migration 0005)
 
@@ -265,7 +265,7 @@ def test_room_mark_read_moves_the_mark_and_publishes_a_receipt(ana, bob, lobby):
     assert services.room_mark_read(room=lobby, user=bob, message_id=second.id) is True
     assert Membership.objects.get(room=lobby, user=bob).last_read_message_id == second.id
     event = one_event_after(start, Event.RECEIPT, room_id=lobby.id)
-    assert event.data == {"type": "receipt", "room": lobby.slug, "user": {"id": bob.id, "display_name": bob.display_name},
+    assert event.data == {"type": "receipt", "room": lobby.slug, "user": {"id": bob.id, "display_name": bob.display_name, "is_bot": False},
                           "message_id": second.id}
     # Same or older: nothing changes, nothing is published.
     again = head()
@@ -293,7 +293,7 @@ def test_typing_notify_publishes_one_typing_event(ana, lobby):
     start = head()
     services.typing_notify(room=lobby, user=ana)
     event = one_event_after(start, Event.TYPING, room_id=lobby.id)
-    assert event.data == {"type": "typing", "room": lobby.slug, "user": {"id": ana.id, "display_name": ana.display_name}}
+    assert event.data == {"type": "typing", "room": lobby.slug, "user": {"id": ana.id, "display_name": ana.display_name, "is_bot": False}}
 
 
 def test_typing_notify_is_throttled_per_user_and_room(ana, bob, lobby, room_factory):

@@ -21,12 +21,12 @@ ROOM_KEYS = {
     "id", "name", "slug", "topic", "kind", "is_private", "is_ephemeral", "created_at",
     "member_count", "unread_count", "last_message_id",
 }
-REF_KEYS = {"id", "display_name"}
+REF_KEYS = {"id", "display_name", "is_bot"}
 
 
 def assert_ref(ref, user):
     assert set(ref) == REF_KEYS
-    assert ref == {"id": user.id, "display_name": user.display_name}
+    assert ref == {"id": user.id, "display_name": user.display_name, "is_bot": False}
 
 
 def rooms_of(client):

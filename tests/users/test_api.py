@@ -45,7 +45,7 @@ def test_register_creates_an_active_account(settings):
     assert body["status"] == "active"
     assert body["user"] == {
         "id": body["user"]["id"], "email": "ana@example.com", "first_name": "Ana", "last_name": "Lima",
-        "display_name": "Ana Lima", "is_staff": False,
+        "display_name": "Ana Lima", "is_staff": False, "is_bot": False,
     }
     user = User.objects.get()
     assert user.is_approved and not user.is_staff

@@ -27,6 +27,7 @@ function personItem(user) {
       ui.avatar(user.display_name, user.id),
       el('span', { className: 'person-main' }, [
         el('span', { className: 'person-name', text: user.display_name }),
+        ui.botTag(user),
         user.email ? el('span', { className: 'person-email', text: user.email }) : null,
       ]),
       el('span', { className: 'person-status' }, [

@@ -2,7 +2,7 @@
 
 import { dom } from './dom.js';
 import { me, state } from './state.js';
-import { el, lastSeen, presenceDot } from './ui.js';
+import { botTag, el, lastSeen, presenceDot } from './ui.js';
 
 function memberItem(member) {
   const live = state.presence.get(member.id) || {};
@@ -11,6 +11,7 @@ function memberItem(member) {
   return el('li', { className: 'member', dataset: { userId: member.id } }, [
     presenceDot(presence),
     el('span', { className: 'member-name', text: member.display_name }),
+    botTag(member),
     member.id === me.id ? el('span', { className: 'muted', text: '(you)' }) : null,
     presence === 'online' ? null : el('span', { className: 'last-seen', text: lastSeen(seen) }),
   ]);

@@ -18,7 +18,7 @@ import { api, me, nameOf, rememberPeople, roomPath, state } from './state.js';
 import {
   addMessages, continues, inOrder, removeMessage, replaceMessage, requote,
 } from './timeline.js';
-import { avatar, clock, dayKey, dayLabel, el, truncate } from './ui.js';
+import { avatar, botTag, clock, dayKey, dayLabel, el, truncate } from './ui.js';
 import { mentionsMe } from './unread.js';
 
 const HISTORY_PAGE = 50;
@@ -134,6 +134,7 @@ export function messageNode(msg, className, view = null) {
     el('div', { className: 'message-main' }, [
       el('div', { className: 'message-meta' }, [
         el('span', { className: 'author', text: author.display_name }),
+        botTag(author),
         el('time', { className: 'time', datetime: createdAt, title: when.toLocaleString(), text: clock(when) }),
       ]),
       replyQuote(msg.reply_to),

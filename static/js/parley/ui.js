@@ -179,6 +179,11 @@ export function avatar(name, userId) {
   return el('span', { className: `avatar tone-${tone}`, text: initials(name), 'aria-hidden': 'true' });
 }
 
+/** The "BOT" tag shown after a bot's name (users carry is_bot), or null for a person. */
+export function botTag(user) {
+  return user && user.is_bot ? el('span', { className: 'badge bot-tag', text: 'BOT', title: 'A bot' }) : null;
+}
+
 /** The presence dot: span.presence.online or span.presence.offline. */
 export function presenceDot(status) {
   const online = status === 'online';
