@@ -64,15 +64,23 @@ def answer(question: str, *, asker: AskerContext, now: datetime, tz: tzinfo = ti
     return Reply(text=NOT_UNDERSTOOD, intent="unknown")
 
 
+def _by_llm(llm, task, text, records, asker, intent) -> Reply | None:
+    """The model's answer from exactly these records, or None (no model, nothing retrieved, or it failed)."""
+    if not records or llm is None:
+        return None
+    try:
+        written, cited = llm_write(llm, task=task, question=text, records=records, context=asker)
+    except LLMError as error:
+        logger.warning("assistant: the language model failed, answering without it: %s", error)
+        return None
+    return Reply(text=written, intent=intent, sources=cited, by_llm=True)
+
+
 def _summary(text: str, asker: AskerContext, llm: LLMConfig | None) -> Reply:
     records = [Record.coerce(record) for record in asker.unread()]
-    if records and llm is not None:
-        try:
-            written, cited = llm_write(llm, task="Summarise these unread chat messages by who said what.",
-                                       question=text, records=records, context=asker)
-            return Reply(text=written, intent="summary", sources=cited, by_llm=True)
-        except LLMError as error:
-            logger.warning("assistant: the language model failed, answering without it: %s", error)
+    by_llm = _by_llm(llm, "Summarise these unread chat messages by who said what.", text, records, asker, "summary")
+    if by_llm is not None:
+        return by_llm
     written, sources = summary_write(records, asker)
     return Reply(text=written, intent="summary", sources=sources)
 
@@ -82,13 +90,9 @@ def _find(text: str, asker: AskerContext, llm: LLMConfig | None) -> Reply:
     if not words:
         return Reply(text="What should I look for? Try **find** *release date*.", intent="find")
     records = find_records(words, asker)
-    if records and llm is not None:
-        try:
-            written, cited = llm_write(llm, task="Answer the question from these chat messages.",
-                                       question=text, records=records, context=asker)
-            return Reply(text=written, intent="find", sources=cited, by_llm=True)
-        except LLMError as error:
-            logger.warning("assistant: the language model failed, answering without it: %s", error)
+    by_llm = _by_llm(llm, "Answer the question from these chat messages.", text, records, asker, "find")
+    if by_llm is not None:
+        return by_llm
     return Reply(text=find_write(records, words, asker), intent="find", sources=tuple(r.id for r in records))
 
 
