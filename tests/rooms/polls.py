@@ -1,5 +1,5 @@
 """Helpers for the delivery tests: polling as production runs it, and a few shortcuts."""
-from rooms import hub as hub_module, messaging
+from rooms import hub as hub_module
 from rooms import messaging, polling, stream
 from rooms.hub import hub
 

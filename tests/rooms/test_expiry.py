@@ -7,7 +7,7 @@ about another's: a client whose rooms lost nothing keeps its cursor.
 """
 import pytest
 
-from rooms import hub as hub_module, messaging
+from rooms import hub as hub_module
 from rooms import messaging, polling, retention, services, stream, visibility
 from rooms.hub import hub
 

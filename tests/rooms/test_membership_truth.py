@@ -11,27 +11,14 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from rooms import hub as hub_module, messaging
-from rooms import messaging, polling, services, stream
+from rooms import hub as hub_module
+from rooms import polling, services, stream
 from rooms.hub import hub
 from rooms.models import Event, Membership
+from tests.rooms.polls import bodies, poll, post
 
 pytestmark = pytest.mark.django_db
 
-
-def poll(user, cursor):
-    """GET /api/events with timeout=0, as production runs it (the hub's cached rooms included)."""
-    answer = polling.fetch_events(user=user, cursor=str(cursor), timeout=0)
-    assert not answer.expired
-    return answer.events, answer.cursor
-
-
-def bodies(found):
-    return [event["message"]["body"] for event in found if event["type"] == "message"]
-
-
-def post(room, author, body):
-    return messaging.message_post(room=room, author=author, body=body)[0]
 
 
 @pytest.fixture

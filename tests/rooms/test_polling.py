@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
-from rooms import hub as hub_module, messaging
+from rooms import hub as hub_module
 from rooms import messaging, polling, selectors, services, visibility
 from rooms.hub import hub
 from tests.live import wait_for
