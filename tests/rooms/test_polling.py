@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from rooms import hub as hub_module
-from rooms import messaging, polling, selectors, services, visibility
+from rooms import polling, selectors, services, visibility
 from rooms.hub import hub
 from tests.live import wait_for
 from tests.rooms.polls import bodies, head, poll, post, trim_buffer_past
@@ -90,7 +90,7 @@ def test_changing_a_room_one_is_not_a_member_of_shows_none_of_its_messages(make_
 
 
 def test_a_purge_landing_during_a_catch_up_read_gives_410_not_a_silent_gap(api, make_user, room_factory, monkeypatch):
-    from rooms import messaging, services
+    from rooms import messaging
     from rooms.models import Room, Stream
 
     ana = make_user("Ana")

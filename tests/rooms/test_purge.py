@@ -381,7 +381,7 @@ def test_purge_transient_clears_old_typing_and_other_events(make_user, room_fact
 
 def test_every_app_process_clears_transient_data_in_its_maintenance_loop():
     """The promise 'gone within a minute' rests on this loop: it runs purge_transient every <= 12 s."""
-    from rooms import messaging, presence
+    from rooms import presence
 
     class Stop(Exception):
         pass

@@ -261,7 +261,7 @@ def test_a_dm_with_yourself_or_a_pending_user_is_refused(api, make_user):
 def test_the_sidebar_lists_rooms_and_dms_in_a_constant_number_of_queries(
     api, make_user, room_factory, django_assert_max_num_queries
 ):
-    from rooms import messaging, services
+    from rooms import services
 
     ana = make_user("Ana")
     client = api(ana)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from rooms import messaging, retention, services, uploads
+from rooms import retention, services, uploads
 from rooms.models import Message, Upload
 from users import services as user_services
 
