@@ -39,7 +39,6 @@ looks in rooms they are a member of; the authors they block are left out
 everywhere. If the asker has left the room meanwhile, nothing is answered.
 """
 import logging
-import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 

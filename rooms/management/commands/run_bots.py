@@ -25,6 +25,7 @@ class Command(BaseCommand):
         worker = webhooks.Worker()
         started = time.monotonic()
         worker.assistant.warm()  # the assistant's classifier and parsers, loaded once before the first question
+        worker.cursor(), worker.assistant.cursor()  # from here on, nothing asked is missed
         if options["verbosity"] >= 1:
             self.stdout.write(f"The assistant is ready ({time.monotonic() - started:.1f} s).")
         signal.signal(signal.SIGTERM, worker.stop)
