@@ -270,6 +270,7 @@ class Worker:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bots")
         self.in_flight = {}  # delivery id -> future
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by wake(): a message was committed, look now
 
     # Reading the stream
 
@@ -433,11 +434,17 @@ class Worker:
             if once:
                 self.drain()
                 return
-            self._stop.wait(interval)
+            self._wake.wait(interval)
+            self._wake.clear()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self, *args) -> None:
+        """Look at the stream now rather than at the end of the interval (the stream's NOTIFY, on PostgreSQL)."""
+        self._wake.set()
 
     def stop(self, *args) -> None:
         self._stop.set()
+        self._wake.set()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

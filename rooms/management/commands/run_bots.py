@@ -3,7 +3,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import webhooks
+from parley import listen
+from rooms import stream, webhooks
 
 
 class Command(BaseCommand):
@@ -28,6 +29,12 @@ class Command(BaseCommand):
         worker.cursor(), worker.assistant.cursor()  # from here on, nothing asked is missed
         if options["verbosity"] >= 1:
             self.stdout.write(f"The assistant is ready ({time.monotonic() - started:.1f} s).")
+        # On PostgreSQL every message's commit NOTIFYs the stream's channel: look at once, not at the
+        # next --interval (which stays the fallback, and SQLite's only clock).
+        listen.subscribe(stream.CHANNEL, worker.wake)
+        listen.on_connect(worker.wake)
+        if not once:
+            listen.start()
         signal.signal(signal.SIGTERM, worker.stop)
         signal.signal(signal.SIGINT, worker.stop)
         if options["verbosity"] >= 1:
