@@ -85,8 +85,18 @@ def hidden(eve, room_factory):
 # Who it is ----------------------------------------------------------------------------------
 
 
-def test_the_assistant_is_a_built_in_bot_made_by_the_migration():
-    bot = User.objects.get(email=ASSISTANT_EMAIL)  # made by rooms migration 0010, not by this test
+def test_the_migration_makes_the_built_in_assistant_once():
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("rooms.migrations.0010_assistant")
+    User.objects.filter(email=ASSISTANT_EMAIL).delete()
+    for _ in range(2):  # running it again changes nothing
+        migration.create_assistant(apps, SimpleNamespace(connection=connection))
+    bot = User.objects.get(email=ASSISTANT_EMAIL)
     assert bot.is_bot and bot.bot_owner_id is None and bot.is_active and bot.is_approved
     assert bot.display_name == "Assistant"
     assert not bot.has_usable_password()
