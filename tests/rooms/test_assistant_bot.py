@@ -117,6 +117,14 @@ def test_it_cannot_log_in(client):
     assert response.status_code != 200
 
 
+def test_not_even_staff_can_delete_it_or_give_it_a_token(make_user):
+    boss = make_user("Boss", staff=True)
+    bot_id = assistant_user().id
+    assert Api(boss).post(f"/api/bots/{bot_id}/token").status_code == 404
+    assert Api(boss).client.delete(f"/api/bots/{bot_id}").status_code == 404
+    assert assistant_user().is_active
+
+
 # Answers in a DM -------------------------------------------------------------------------
 
 
