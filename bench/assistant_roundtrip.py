@@ -87,7 +87,7 @@ def main(argv=None):
         alice, _ = person(server.port, "Alice")
         bob, bob_poll = person(server.port, "Bob")
         slug = call(alice, "POST", "/api/rooms", {"name": f"bench {uuid.uuid4().hex[:6]}"})["room"]["slug"]
-        call(bob, "POST", f"/api/rooms/{slug}/join")
+        call(bob, "POST", f"/api/rooms/{slug}/join", {})
         [assistant] = [u for u in call(bob, "GET", "/api/users?q=assistant")["users"] if u["is_bot"]]
         dm = call(bob, "POST", "/api/dms", {"user_id": assistant["id"]})["room"]["slug"]
 
