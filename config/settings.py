@@ -222,6 +222,9 @@ PARLEY_ASSISTANT_LLM_KEY = os.environ.get("PARLEY_ASSISTANT_LLM_KEY", "")
 PARLEY_ASSISTANT_LLM_TIMEOUT = env_int("PARLEY_ASSISTANT_LLM_TIMEOUT", 20, minimum=1)
 if PARLEY_ASSISTANT_LLM_URL and not PARLEY_ASSISTANT_LLM_MODEL:
     raise ImproperlyConfigured("PARLEY_ASSISTANT_LLM_MODEL must be set with PARLEY_ASSISTANT_LLM_URL.")
+# Where people reach this Parley, for absolute links the assistant writes to messages
+# (the Markdown renderer links only absolute http(s) URLs): no trailing slash needed.
+PARLEY_SITE_URL = os.environ.get("PARLEY_SITE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 # Bots' outgoing webhooks (rooms/webhooks.py, `manage.py run_bots`): how long one try may take, and
 # whether endpoints on loopback, private, link-local... addresses are allowed (off: server-side request forgery).
 PARLEY_BOTS_TIMEOUT_SECONDS = env_int("PARLEY_BOTS_TIMEOUT_SECONDS", 10, minimum=1)

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from users import services as user_services
-from users.models import BotProfile, User, token_hash
+from users.models import ASSISTANT_EMAIL, BotProfile, User, token_hash
 
 from . import messaging, services
 from .models import Delivery, Hook, Membership, Message, Room
@@ -65,8 +65,13 @@ def bots_of(user: User):
 
 
 def bot_for(user: User, bot_id: int):
-    """The active bot `bot_id` if `user` owns it or is staff, else None."""
-    bots = User.objects.filter(is_bot=True, is_active=True, id=bot_id).select_related("bot_profile")
+    """The active bot `bot_id` if `user` owns it or is staff, else None.
+
+    Never the built-in assistant: nobody, staff included, may delete it or
+    give it a token (which would let them speak as it).
+    """
+    bots = (User.objects.filter(is_bot=True, is_active=True, id=bot_id).exclude(email=ASSISTANT_EMAIL)
+            .select_related("bot_profile"))
     if not user.is_staff:
         bots = bots.filter(bot_owner=user)
     return bots.first()

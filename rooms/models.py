@@ -302,3 +302,23 @@ class Delivery(models.Model):
             models.Index(fields=["status", "due_at"], name="delivery_due"),
             models.Index(fields=["bot", "-last_attempt_at"], name="delivery_bot_recent"),
         ]
+
+
+class Reminder(models.Model):
+    """A reminder the assistant took ("remind me tomorrow at 9 to ..."), delivered as a DM from it when due.
+
+    `created_from` is the id of the message that asked for it (unique: answering
+    the same question twice, after a restart, stores it once). `room` is where
+    it was asked, None in the DM with the assistant.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.CharField(max_length=1000)
+    due_at = models.DateTimeField()
+    created_from = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["delivered_at", "due_at"], name="reminder_due")]

@@ -68,7 +68,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
-from users.models import BotProfile, User
+from users.models import ASSISTANT_EMAIL, BotProfile, User
 from users.serializers import user_to_dict
 
 from . import messaging
@@ -257,12 +257,20 @@ class Worker:
     finish in the pool and are recorded by a later step (or `drain()`).
     """
 
-    def __init__(self, *, clock=timezone.now, timeout=None, threads=THREADS):
+    def __init__(self, *, clock=timezone.now, timeout=None, threads=THREADS, assistant=True):
         self.clock = clock
+        # The built-in assistant answers in this same loop (rooms/assistant_bot.py), imported only
+        # here: web processes import this module (bots.check_endpoint) and must not load its NLP.
+        self.assistant = None
+        if assistant:
+            from .assistant_bot import Assistant
+
+            self.assistant = Assistant(clock=lambda: self.clock())
         self.timeout = settings.PARLEY_BOTS_TIMEOUT_SECONDS if timeout is None else timeout
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bots")
         self.in_flight = {}  # delivery id -> future
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by wake(): a message was committed, look now
 
     # Reading the stream
 
@@ -328,7 +336,8 @@ class Worker:
             return 0
         due = (
             Delivery.objects.filter(status=Delivery.PENDING, due_at__lte=self.clock())
-            .exclude(id__in=list(self.in_flight)).order_by("due_at", "id")[:free]
+            .exclude(id__in=list(self.in_flight)).exclude(bot__email=ASSISTANT_EMAIL)  # the assistant's own queue
+            .order_by("due_at", "id")[:free]
         )
         started = 0
         for delivery in due:
@@ -401,6 +410,8 @@ class Worker:
         self.collect()
         self.scan()
         self.start_due()
+        if self.assistant is not None:
+            self.assistant.step()
 
     def drain(self, timeout=None) -> None:
         """Wait for every send in flight and record it (tests; the end of --once)."""
@@ -423,11 +434,17 @@ class Worker:
             if once:
                 self.drain()
                 return
-            self._stop.wait(interval)
+            self._wake.wait(interval)
+            self._wake.clear()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self, *args) -> None:
+        """Look at the stream now rather than at the end of the interval (the stream's NOTIFY, on PostgreSQL)."""
+        self._wake.set()
 
     def stop(self, *args) -> None:
         self._stop.set()
+        self._wake.set()
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

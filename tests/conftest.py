@@ -38,15 +38,17 @@ _flush_memberships_first()
 
 
 def _recreate_the_stream_row(sender, using="default", **kwargs):
-    """Put back the one stream row (rooms migration 0002) after a transactional test's flush empties it.
+    """Put back the one stream row (rooms migration 0002) and the assistant (0010) after a transactional test's flush.
 
     Django's flush ends with post_migrate, as a migration run does; the
     services rely on the row as they do in every migrated database.
     """
     if sender.label == "rooms":
+        from rooms.assistant_bot import assistant_user
         from rooms.models import Stream
 
         Stream.objects.using(using).get_or_create(id=1)
+        assistant_user()  # and the built-in assistant (rooms migration 0010), as every database has it
 
 
 def _connect_stream_row_handler():

@@ -129,3 +129,27 @@ def test_packages_import_only_the_layers_below_them():
         if rank[imported.split(".")[0]] < rank[importer.split(".")[0]]
     )
     assert not upward, f"imports that point up a layer: {upward}"
+
+
+WEB_PROCESS = """
+import os, sys
+import config.wsgi  # what gunicorn loads
+from django.urls import get_resolver
+get_resolver().url_patterns  # every view module, the bots' API included
+heavy = sorted(name for name in ("sklearn", "numpy", "scipy", "dateparser", "rooms.assistant", "rooms.assistant_bot")
+               if name in sys.modules)
+print(",".join(heavy))
+"""
+
+
+def test_a_web_process_never_loads_the_assistant_or_scikit_learn():
+    """Only the bots' process (manage.py run_bots) pays for the assistant's NLP (about 130 MB)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PARLEY_BACKGROUND_THREADS": "off"}
+    done = subprocess.run([sys.executable, "-c", WEB_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"a web process loaded: {done.stdout.strip()}"

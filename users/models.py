@@ -60,6 +60,11 @@ class UserManager(BaseUserManager):
         return next(iter(self.raw(sql, params)), None)
 
 
+# The built-in assistant's address (rooms/assistant_bot.py, rooms migration 0010): how it is
+# recognised. `.invalid` is reserved (RFC 2606): never a mailbox anyone could register.
+ASSISTANT_EMAIL = "assistant@parley.invalid"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by email; `is_approved` is False while staff approval is pending."""
 

@@ -696,7 +696,8 @@ def test_users_lists_active_users_with_presence(api, ana, bob, make_user):
     User.objects.filter(pk=gone.pk).update(is_active=False)
     User.objects.filter(pk=bob.pk).update(is_online=True)
     users = {u["id"]: u for u in api(ana).get("/api/users").json()["users"]}
-    assert set(users) == {ana.id, bob.id}
+    assistant = User.objects.get(is_bot=True, bot_owner=None)  # the built-in assistant is in everyone's directory
+    assert set(users) == {ana.id, bob.id, assistant.id}
     assert pending.id not in users and gone.id not in users
     assert users[bob.id]["presence"] == "online" and users[ana.id]["presence"] == "offline"
     assert {"id", "first_name", "last_name", "display_name", "is_staff", "presence", "last_seen"} <= set(users[bob.id])

@@ -47,7 +47,7 @@ def test_register_creates_an_active_account(settings):
         "id": body["user"]["id"], "email": "ana@example.com", "first_name": "Ana", "last_name": "Lima",
         "display_name": "Ana Lima", "is_staff": False, "is_bot": False,
     }
-    user = User.objects.get()
+    user = User.objects.get(is_bot=False)
     assert user.is_approved and not user.is_staff
     assert user.check_password(GOOD["password"])
     assert user.password != GOOD["password"]
@@ -58,38 +58,38 @@ def test_register_is_pending_when_approval_is_required(settings):
     response = register(GOOD)
     assert response.status_code == 201
     assert response.json()["status"] == "pending"
-    assert User.objects.get().is_approved is False
+    assert User.objects.get(is_bot=False).is_approved is False
 
 
 def test_register_stores_the_email_in_lower_case():
     response = register({**GOOD, "email": "  Ana@Example.COM "})
     assert response.status_code == 201
-    assert User.objects.get().email == "ana@example.com"
+    assert User.objects.get(is_bot=False).email == "ana@example.com"
 
 
 def test_register_with_a_taken_email_in_any_case_is_409(make_user):
     make_user(email="ana@example.com")
     error_of(register({**GOOD, "email": "ANA@example.com"}), 409, "conflict")
-    assert User.objects.count() == 1
+    assert User.objects.filter(is_bot=False).count() == 1
 
 
 @pytest.mark.parametrize("password", ["short1", "password123", "12345678901234", "ana@example.com"])
 def test_register_runs_djangos_password_validators(password):
     error = error_of(register({**GOOD, "password": password}), 400, "invalid")
     assert error["fields"]["password"]
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 def test_register_refuses_a_password_like_the_users_name():
     error = error_of(register({**GOOD, "first_name": "Bartholomew", "password": "bartholomew"}), 400, "invalid")
     assert "password" in error["fields"]
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 def test_register_refuses_a_malformed_email():
     error = error_of(register({**GOOD, "email": "not-an-email"}), 400, "invalid")
     assert "email" in error["fields"]
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("field", ["email", "password", "first_name", "last_name"])
@@ -97,7 +97,7 @@ def test_register_refuses_wrong_types(field):
     for value in (12, 1.5, True, False, [], ["a"], {"a": 1}):
         error = error_of(register({**GOOD, field: value}), 400, "invalid")
         assert field in error["fields"], value
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("field", ["email", "password", "first_name", "last_name"])
@@ -107,13 +107,13 @@ def test_register_refuses_a_missing_or_null_field(field):
     error = error_of(register(data), 400, "invalid")
     assert field in error["fields"]
     error_of(register({**GOOD, field: None}), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("field", ["email", "first_name", "last_name"])
 def test_register_refuses_blank_names_and_email(field):
     error_of(register({**GOOD, field: "   "}), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("field", ["email", "first_name", "last_name", "password"])
@@ -121,25 +121,25 @@ def test_register_refuses_nul_and_lone_surrogates(field):
     for bad in ("a\x00b", "a\ud800b"):
         raw = json.dumps({**GOOD, field: bad})  # json.dumps writes the surrogate as \ud800
         error_of(post_json(Client(), "/api/auth/register", raw=raw), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 def test_register_refuses_too_long_names():
     error_of(register({**GOOD, "first_name": "a" * 151}), 400, "invalid")
     error_of(register({**GOOD, "email": "a" * 250 + "@example.com"}), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("raw", [b"{", b"{'email': 1}", b"\xff\xfe", b"nul", b'{"email": "a"} x'])
 def test_register_refuses_malformed_json(raw):
     error_of(post_json(Client(), "/api/auth/register", raw=raw), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("raw", ["[]", "[1, 2]", '"text"', "12", "true", "null"])
 def test_register_refuses_json_that_is_not_an_object(raw):
     error_of(post_json(Client(), "/api/auth/register", raw=raw), 400, "invalid")
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 def test_register_with_an_empty_body_names_the_missing_fields():

@@ -115,7 +115,7 @@ def test_register_page_creates_an_active_user_and_logs_them_in(settings):
     client = Client()
     response = client.post("/register/", {**NEW, "email": "New@Example.com"})
     assert response.status_code == 302 and response["Location"] == "/rooms/"
-    user = User.objects.get()
+    user = User.objects.get(is_bot=False)
     assert user.email == "new@example.com" and user.is_approved and user.check_password(NEW["password"])
     assert logged_in_user_id(client) == user.id
 
@@ -126,7 +126,7 @@ def test_register_page_with_approval_on_shows_pending_and_does_not_log_in(settin
     response = client.post("/register/", NEW)
     assert response.status_code == 200
     assert "waiting for approval" in response.content.decode()
-    assert User.objects.get().is_approved is False
+    assert User.objects.get(is_bot=False).is_approved is False
     assert logged_in_user_id(client) is None
     # And the login page keeps them out until staff approve.
     assert "waiting for approval" in login_page(client, NEW["email"], NEW["password"]).content.decode()
@@ -138,14 +138,14 @@ def test_register_page_refuses_a_taken_email_in_any_case(make_user):
     response = Client().post("/register/", {**NEW, "email": "NEW@example.com"})
     assert response.status_code == 200
     assert "already exists" in response.content.decode()
-    assert User.objects.count() == 1
+    assert User.objects.filter(is_bot=False).count() == 1
 
 
 def test_register_page_runs_the_password_validators(db):
     response = Client().post("/register/", {**NEW, "password": "123"})
     assert response.status_code == 200
     assert "too short" in response.content.decode()
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 @pytest.mark.parametrize("data", [{"email": "x@example.com"}, {}])
@@ -153,7 +153,7 @@ def test_register_page_refuses_missing_fields(db, data):
     response = Client().post("/register/", data)
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
-    assert not User.objects.exists()
+    assert not User.objects.filter(is_bot=False).exists()
 
 
 # Log out ------------------------------------------------------------------------------------------
@@ -343,7 +343,7 @@ def test_createsuperuser_makes_an_active_staff_user_even_with_approval_on(settin
     call_command(
         "createsuperuser", "--noinput", email="Boss@Example.com", first_name="Bo", last_name="Ss", verbosity=0,
     )
-    boss = User.objects.get()
+    boss = User.objects.get(is_bot=False)
     assert boss.email == "boss@example.com"
     assert boss.is_staff and boss.is_superuser and boss.is_active and boss.is_approved
     client = Client()
@@ -357,5 +357,5 @@ def test_createsuperuser_from_the_environment_alone(monkeypatch, db):
     monkeypatch.setenv("DJANGO_SUPERUSER_FIRST_NAME", "Ro")
     monkeypatch.setenv("DJANGO_SUPERUSER_LAST_NAME", "Ot")
     call_command("createsuperuser", "--noinput", verbosity=0)
-    root = User.objects.get()
+    root = User.objects.get(is_bot=False)
     assert root.email == "root@example.com" and root.is_staff and root.is_approved
