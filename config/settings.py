@@ -355,6 +355,12 @@ PARLEY_SHORT_POLL_SECONDS = env_int("PARLEY_SHORT_POLL_SECONDS", 1)
 # max_connections. The fetch and maintenance loops use it too; the listener has
 # one more of its own. Keep hosts x workers x (this + 1) below max_connections.
 PARLEY_DB_CONNECTIONS_PER_WORKER = env_int("PARLEY_DB_CONNECTIONS_PER_WORKER", 16, minimum=4)
+# How often each process's hub looks at the stream head while polls wait, though nothing woke
+# it (rooms/hub.py). On PostgreSQL every write NOTIFYs every process, so this is only a safety
+# net; SQLite has no such signal between processes, and writes from another process (the bots
+# worker and its assistant, the purge, a shell) reach waiting polls only when the hub looks.
+PARLEY_STREAM_RECHECK_SECONDS = float(os.environ.get("PARLEY_STREAM_RECHECK_SECONDS") or (5 if USING_POSTGRES else 0.25))
+
 if USING_POSTGRES and COOPERATIVE:
     # Under gevent, requests borrow pooled connections (parley/server/db/base.py): connecting
     # costs more than a whole poll. Elsewhere (commands, a shell, in-process tests) there are

@@ -46,7 +46,6 @@ from .visibility import ENTRY_FIELDS, Entry, filter_entries, rooms_at
 log = logging.getLogger(__name__)
 
 BUFFER_SIZE = 4096
-SAFETY_REFRESH_SECONDS = 5
 
 
 class Waiter:
@@ -371,7 +370,7 @@ class Hub(FloodPolicy):
         failures = 0
         while True:
             if not failures:
-                hinted = self._wanted.wait(SAFETY_REFRESH_SECONDS)
+                hinted = self._wanted.wait(settings.PARLEY_STREAM_RECHECK_SECONDS)
                 self._wanted.clear()
                 if not hinted and not self._waiters:
                     continue
