@@ -170,11 +170,7 @@ class Assistant:
         assistant.warm()
 
     def cursor(self) -> int:
-        row = BotCursor.objects.filter(name=CURSOR_NAME).first()
-        if row is None:  # the first run starts at the head: it does not answer history
-            head = Stream.objects.values_list("last_position", flat=True).first() or 0
-            row, _ = BotCursor.objects.get_or_create(name=CURSOR_NAME, defaults={"position": head})
-        return row.position
+        return BotCursor.position_of(CURSOR_NAME)
 
     def scan(self) -> int:
         """Queue a Delivery for each question after the cursor and move the cursor, in one transaction."""

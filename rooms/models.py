@@ -269,6 +269,15 @@ class BotCursor(models.Model):
     name = models.CharField(max_length=32, primary_key=True)
     position = models.BigIntegerField(default=0)
 
+    @classmethod
+    def position_of(cls, name) -> int:
+        """The stored position of reader `name`; a new reader starts at the head, so it never answers history."""
+        row = cls.objects.filter(name=name).first()
+        if row is None:
+            head = Stream.objects.values_list("last_position", flat=True).first() or 0
+            row, _ = cls.objects.get_or_create(name=name, defaults={"position": head})
+        return row.position
+
 
 class Delivery(models.Model):
     """One message to send to one bot's endpoint: the outbox of rooms/webhooks.py.

@@ -275,11 +275,7 @@ class Worker:
     # Reading the stream
 
     def cursor(self) -> int:
-        row = BotCursor.objects.filter(name=CURSOR_NAME).first()
-        if row is None:  # the first run starts at the head: bots do not answer history
-            head = Stream.objects.values_list("last_position", flat=True).first() or 0
-            row, _ = BotCursor.objects.get_or_create(name=CURSOR_NAME, defaults={"position": head})
-        return row.position
+        return BotCursor.position_of(CURSOR_NAME)
 
     def scan(self) -> int:
         """Queue the deliveries of the messages after the cursor; return how many were queued."""
