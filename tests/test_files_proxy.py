@@ -33,7 +33,7 @@ from tests.test_proxy import Client, start_nginx
 
 pytestmark = [pytest.mark.postgres, pytest.mark.server]
 
-DATA = bytes(range(256)) * 12_000 + b"tail"  # about 3 MB: many chunks, more than nginx buffers in memory
+DATA = b"%PDF-1.4\n" + bytes(range(256)) * 12_000 + b"tail"  # about 3 MB, a PDF by its first bytes: many chunks, more than nginx buffers
 
 SEED_UPLOAD = """
 import json, sys
@@ -94,7 +94,9 @@ def upload_through(server, env, *, token, uploader_id, slug, name, data, content
                                   headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(post, timeout=30) as answer:
         assert answer.status == 201
-    return upload["id"], urllib.parse.urlsplit(upload["url"]).path
+    # upload.url carries the mount point the proxy adds (PARLEY_SCRIPT_NAME, /chat); the app servers answer without it.
+    path = urllib.parse.urlsplit(upload["url"]).path.removeprefix(str(env.get("PARLEY_SCRIPT_NAME", "")))
+    return upload["id"], path
 
 
 @pytest.fixture
