@@ -7,12 +7,12 @@ inside the test's transaction), so each looks only at what it added.
 """
 import json
 import string
-from html.parser import HTMLParser
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings as hypothesis_settings, strategies as st
 
 from rooms.models import Message
+from tests.htmltags import Tags
 
 pytestmark = pytest.mark.django_db
 
@@ -249,21 +249,12 @@ HOSTILE_MARKDOWN = st.one_of(
 @example(body="[x](https://example.com/" + "a" * (MAX - 30) + ")")
 def test_markdown_renders_hostile_bodies_into_the_allow_list(body):
     """Whatever the body, the rendered HTML holds only the contract's tags, and mentions only members."""
-    from html.parser import HTMLParser
-
     from rooms.markdown import ALLOWED_TAGS, render
 
     result = render(body, members={1: "Ana", 2: "Bob"})
-    seen = []
-
-    class Tags(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            seen.append((tag, {name for name, _ in attrs}))
-
-    Tags().feed(result.html)
-    for tag, attrs in seen:
+    for tag, attrs in Tags(result.html).tags:
         assert tag in ALLOWED_TAGS
-        assert attrs <= {"a": {"href", "rel", "target"}, "span": {"class", "data-user-id"}}.get(tag, set())
+        assert set(attrs) <= {"a": {"href", "rel", "target"}, "span": {"class", "data-user-id"}}.get(tag, set())
     assert set(result.mentions) <= {1, 2}
 
 
@@ -294,24 +285,10 @@ markdown_bodies = st.one_of(
 )
 
 
-class HtmlTags(HTMLParser):
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.tags = []
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    handle_startendtag = handle_starttag
-
-    def handle_endtag(self, tag):
-        self.tags.append((tag, {}))
-
-
 def assert_html_is_allowed(html):
-    for tag, attrs in HtmlTags(html).tags:
+    parsed = Tags(html)
+    assert set(parsed.end_tags) <= ALLOWED_TAGS, html[:300]
+    for tag, attrs in parsed.tags:
         assert tag in ALLOWED_TAGS, (tag, html[:300])
         for name, value in attrs.items():
             assert not name.startswith("on"), (name, html[:300])

@@ -10,7 +10,6 @@ so that this module is collected before the server side lands.
 """
 import re
 from datetime import timedelta
-from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
@@ -22,6 +21,7 @@ from django.utils import timezone
 from rooms import messaging, services
 from rooms.models import Message
 from tests.conftest import error_of
+from tests.htmltags import Tags
 
 pytestmark = pytest.mark.django_db
 
@@ -91,25 +91,6 @@ def listed_room(client, room):
 
 def reactions_of(message):
     return [(r["emoji"], r["user_ids"]) for r in message["reactions"]]
-
-
-class Tags(HTMLParser):
-    """The tags and attributes of an HTML fragment, as a browser's tokenizer would see them."""
-
-    def __init__(self, html):
-        super().__init__(convert_charrefs=True)
-        self.tags = []
-        self.feed(html)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_startendtag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def named(self, name):
-        return [attrs for tag, attrs in self.tags if tag == name]
 
 
 # The scene: Ana and Bob in a public room, Cy in it too, Eve outside ----------------------------------
