@@ -108,6 +108,7 @@ def test_a_room_with_unread_messages_opens_at_a_new_messages_line_which_stays_un
     assert box["y"] - 1 <= line_box["y"] <= box["y"] + 40, (box, line_box)
     expect(page.locator(f"{CONFIRMED}[data-id='{new[-1]['id']}']")).not_to_be_in_viewport()
     expect(page.locator("#jump-newest")).to_be_visible()
+    page.screenshot(path=f"/tmp/parley-unread-line-{size}.png")
     assert unread_counts(ana, room["slug"]) == (40, 0)  # not read until seen
 
     # Reading to the bottom marks the room read; the line stays while Ana is in the room.
@@ -126,7 +127,6 @@ def test_a_room_with_unread_messages_opens_at_a_new_messages_line_which_stays_un
     expect(page.locator(f"{CONFIRMED}[data-id='{new[-1]['id']}']")).to_be_in_viewport()
     expect(page.locator("#messages .new-messages")).to_have_count(0)
     expect(page.locator("#jump-newest")).to_be_hidden()
-    page.screenshot(path=f"/tmp/parley-unread-line-{size}.png")
 
 
 def test_the_line_pages_back_to_the_first_unread_message_beyond_the_first_page(sign_up):

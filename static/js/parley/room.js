@@ -195,6 +195,7 @@ export function renderBell(room) {
   const level = levelOf(room, notifyDefault());
   dom.roomNotify.classList.toggle('off', level === 'none');
   dom.roomNotifyText.textContent = bellText(room, notifyDefault());
+  dom.roomNotifyText.classList.toggle('visually-hidden', level === 'all'); // the bell alone says "all"
   dom.roomNotify.title = `Notifications for this room: ${level === 'none' ? 'muted' : level === 'mentions' ? 'mentions only' : 'all messages'}`;
 }
 
