@@ -328,8 +328,12 @@ export function redrawMessages(view) {
     previous = { authorId, createdAt: iso };
     items.push(li);
   };
+  let lineDrawn = view.firstUnreadId === null || view.firstUnreadId === undefined;
   for (const msg of inOrder(view)) {
-    add(messageElement(view, msg), msg.author.id, msg.created_at, msg.id === view.firstUnreadId ? newMessagesLine(view) : null);
+    // At or after: should the first unread message be deleted, the line moves down to the next one.
+    const line = !lineDrawn && msg.id >= view.firstUnreadId;
+    lineDrawn = lineDrawn || line;
+    add(messageElement(view, msg), msg.author.id, msg.created_at, line ? newMessagesLine(view) : null);
   }
   for (const p of pendingFor(view.slug)) add(p.el, me.id, p.createdAt);
   dom.messages.replaceChildren(...items);
