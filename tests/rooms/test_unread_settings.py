@@ -152,3 +152,16 @@ def test_room_events_carry_no_members_level(api, make_user, room_factory, feed):
     api(ben).post(f"/api/rooms/{room.slug}/join")
     [event] = ana_feed.take("room")
     assert "notify" not in event["data"]
+
+
+def test_the_level_column_left_the_membership_triggers_in_place(api, make_user, room_factory):
+    """Migration 0011 adds a nullable column: SQLite adds it in place instead of rebuilding the table,
+    which would drop the triggers that write membership events (migration 0005)."""
+    ana, ben = make_user("Ana"), make_user("Ben")
+    room = room_factory(ana, "talk")
+    before = Event.objects.filter(type="membership").count()
+    api(ben).post(f"/api/rooms/{room.slug}/join")
+    api(ben).patch(f"/api/rooms/{room.slug}/membership", {"notify": "none"})
+    api(ben).post(f"/api/rooms/{room.slug}/leave")
+    actions = list(Event.objects.filter(type="membership").order_by("position").values_list("data", flat=True))
+    assert [(e["user_id"], e["action"]) for e in actions[before:]] == [(ben.id, "joined"), (ben.id, "left")]
