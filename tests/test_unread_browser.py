@@ -141,6 +141,9 @@ def test_the_line_pages_back_to_the_first_unread_message_beyond_the_first_page(s
     expect(line).to_have_count(1)
     assert line.evaluate("li => li.nextElementSibling.dataset.id") == str(new[0]["id"])
     expect(ana.page.locator(f"{CONFIRMED}[data-id='{new[0]['id']}']")).to_be_in_viewport()
+    expect(ana.page.locator("#jump-newest")).to_be_visible()
+    # Paging back marked nothing read on the way: the 70 wait until Ana scrolls down to them.
+    assert unread_counts(ana, room["slug"]) == (70, 0)
 
 
 def test_unread_rooms_are_bold_mentions_have_their_own_badge_and_mark_all_read_clears_everything(sign_up, size):

@@ -268,15 +268,18 @@ export function scrollToNewMessages(view) {
 }
 
 /**
- * Page back until the first unread message is loaded, so that the line goes
- * in its place; at most `pages` pages (then it goes above the oldest unread loaded).
+ * While a room opens, page back until the first unread message is loaded, so
+ * that the line goes in its place; at most `pages` pages (then it goes above
+ * the oldest unread loaded). Nothing is drawn meanwhile; a failure is the
+ * opening's to retry.
  */
 export async function loadUntilFirstUnread(view, lastRead, pages = 5) {
   for (let i = 0; i < pages && state.view === view && needsOlder({ minId: view.minId, hasMore: view.hasMore, lastRead }); i += 1) {
-    while (view.loadingOlder) await sleep(50);
-    const before = view.minId;
-    await loadOlder(view, REVEAL_PAGE);
-    if (view.minId === before) return; // the page failed
+    const data = await api.get(roomPath(view.slug, '/messages'), { before: view.minId, limit: REVEAL_PAGE });
+    if (state.view !== view) return;
+    const messages = data.messages || [];
+    addToView(view, messages);
+    view.hasMore = Boolean(data.has_more) && messages.length > 0;
   }
 }
 

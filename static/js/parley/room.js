@@ -87,13 +87,14 @@ async function loadView(view, focusId, backoff) {
     ]);
     if (state.view !== view) return;
     applyRoomDetail(view, detail);
-    view.historyLoaded = true;
     view.hasMore = Boolean(page.has_more);
     addToView(view, page.messages || []);
     // The "New messages" line: above the first message unread as the room opens (divider.js).
+    // Found before the history counts as loaded, so that nothing is marked read meanwhile.
     const lastRead = readMarkOf(view);
     if (!focusId) await loadUntilFirstUnread(view, lastRead);
     if (state.view !== view) return;
+    view.historyLoaded = true;
     view.firstUnreadId = firstUnreadId(view.messages.values(), { lastRead, meId: me.id });
     redrawMessages(view);
     if (openingScroll({ focusId, dividerId: view.firstUnreadId }) !== 'divider' || !scrollToNewMessages(view)) {
