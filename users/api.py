@@ -4,7 +4,8 @@ from django.middleware.csrf import get_token
 
 from parley import ratelimit
 from parley.api import (
-    ApiError, endpoint, field_bool, field_int, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
+    ApiError, endpoint, field_bool, field_int, field_str, invalid, json_from_this_site, json_response, no_content,
+    read_json,
 )
 
 from . import services
