@@ -19,7 +19,7 @@ from users.serializers import user_with_presence
 from . import messaging, polling, presence, search, selectors, services, uploads
 from .models import NAME_MAX_LENGTH, Message
 from .emoji import normalize_reaction
-from .serializers import message_to_dict, messages_to_dicts, room_to_dict, upload_to_dict
+from .serializers import membership_to_dict, message_to_dict, messages_to_dicts, room_to_dict, upload_to_dict
 
 
 def _room(request, slug, *, member=False):
@@ -277,6 +277,32 @@ def room_read(request, slug):
     message_id = field_int(read_json(request), "message_id", minimum=1)
     services.room_mark_read(room=room, user=request.user, message_id=message_id)
     return no_content()
+
+
+@endpoint("POST")
+@ratelimit.limit(ratelimit.READ)
+def rooms_read_all(request):
+    """Mark every room of mine read up to its newest message ("Mark all as read")."""
+    moved = services.rooms_mark_all_read(user=request.user)
+    return json_response({"read": [{"room": room.slug, "message_id": message_id} for room, message_id in moved]})
+
+
+@endpoint("GET", "PATCH")
+def room_membership(request, slug):
+    """My own settings in a room I am a member of: its notification level (null: my default)."""
+    room = selectors.room_access(request.user, slug)
+    if room is None or not room.is_member:
+        raise not_found("You are not a member of this room.")
+    if request.method == "PATCH":
+        data = read_json(request)
+        if "notify" not in data:
+            raise invalid("notify is required.", {"notify": ["This field is required (null: your default)."]})
+        if not services.membership_notify_set(room=room, user=request.user, level=data["notify"]):
+            raise not_found("You are not a member of this room.")  # left meanwhile
+    membership = selectors.membership_of(request.user, room)
+    if membership is None:
+        raise not_found("You are not a member of this room.")
+    return json_response({"membership": membership_to_dict(membership, room=room)})
 
 
 @endpoint("GET")

@@ -6,6 +6,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from users.models import NOTIFY_LEVELS
+
 
 # The longest room name: the column, the form, the API and the services all say so through this.
 NAME_MAX_LENGTH = 80
@@ -77,6 +79,10 @@ class Membership(models.Model):
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     invitation_from_stranger = models.BooleanField(default=False, db_default=False)
+    # The member's notification level for this room; null: their default (User.notify_default).
+    # Nullable and without a default so that SQLite adds the column in place: rebuilding the
+    # table would drop its membership triggers (migration 0005).
+    notify = models.CharField(max_length=8, choices=NOTIFY_LEVELS, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique")]

@@ -52,6 +52,7 @@ def rooms_for(user):
         .annotate(
             is_member=Exists(mine),
             last_read=Subquery(mine.values("last_read_message_id")[:1]),
+            notify=Subquery(mine.values("notify")[:1]),
             member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
             unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
             mention_count=Coalesce(Subquery(mentioned, output_field=IntegerField()), Value(0)),
@@ -92,6 +93,11 @@ def room_ids_of(user_id) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT room_id FROM {Membership._meta.db_table} WHERE user_id = %s", [user_id])
         return {row[0] for row in cursor.fetchall()}
+
+
+def membership_of(user, room):
+    """Return the user's membership of the room, or None."""
+    return Membership.objects.filter(room=room, user=user).first()
 
 
 def members_of(room):

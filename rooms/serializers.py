@@ -129,6 +129,8 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
         data["is_member"] = bool(is_member)
     if shared:
         data["unread_count"] = data["mention_count"] = 0
+    elif data.get("is_member") and hasattr(room, "notify"):
+        data["notify"] = room.notify  # my level here (annotated by selectors.rooms_for); null: my default
     inviter = _stranger_inviter(room)
     if inviter is not None:  # the viewer may stay, leave, or leave and block
         data["invited_by"] = user_ref(inviter)
@@ -136,6 +138,16 @@ def room_to_dict(room, *, member_count=None, unread_count=0, is_member=None, dm_
     if room.is_dm:
         data["dm_users"] = dm_users if dm_users is not None else _dm_users(room)
     return data
+
+
+def membership_to_dict(membership, *, room):
+    """Serialise my own membership of a room: what only I see and set."""
+    return {
+        "room": room.slug,
+        "notify": membership.notify,
+        "last_read_message_id": membership.last_read_message_id,
+        "joined_at": isoformat(membership.joined_at),
+    }
 
 
 def _dm_users(room):

@@ -8,15 +8,17 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from users.models import Block
+from users.models import NOTIFY_LEVELS, Block
 
 from . import stream
 from .event_types import receipt_event, room_event, typing_event
 from .models import NAME_MAX_LENGTH, Event, Membership, Room
 
+NOTIFY_VALUES = [value for value, _ in NOTIFY_LEVELS]
 TYPING_MIN_INTERVAL = 2.0
 _last_typing = {}
 
@@ -262,3 +264,45 @@ def room_mark_read(*, room: Room, user, message_id: int) -> bool:
             stream.append(position=position, type=Event.RECEIPT, room=room,
                           data=receipt_event(room=room, user=user, message_id=message_id))
     return bool(updated)
+
+
+def rooms_mark_all_read(*, user) -> list[tuple[Room, int]]:
+    """Mark every room of the user's read up to its newest message; return the (room, message id) moved.
+
+    One receipt per room that moves, as room_mark_read() sends, in one transaction:
+    the stream position is taken first, so no message slips in between reading a
+    room's newest id and moving the mark to it.
+    """
+    moved = []
+    with transaction.atomic():
+        position = stream.take_position()
+        behind = (
+            Membership.objects.filter(user=user, room__last_message_id__gt=F("last_read_message_id"))
+            .select_related("room")
+            .order_by("room_id")
+        )
+        for membership in behind:
+            room = membership.room
+            Membership.objects.filter(pk=membership.pk).update(last_read_message_id=room.last_message_id)
+            if moved:
+                position = stream.take_position()
+            stream.append(position=position, type=Event.RECEIPT, room=room,
+                          data=receipt_event(room=room, user=user, message_id=room.last_message_id))
+            moved.append((room, room.last_message_id))
+        if not moved:
+            transaction.set_rollback(True)  # hand the position back: no gap in the stream
+    return moved
+
+
+# Notification levels --------------------------------------------------------------
+
+
+def membership_notify_set(*, room: Room, user, level: str | None) -> bool:
+    """Set the user's notification level for a room they are a member of (None: their default).
+
+    Return False if they are not a member. Nothing is published: the level is
+    the member's own, and the other members are not told.
+    """
+    if level is not None and not (isinstance(level, str) and level in NOTIFY_VALUES):
+        raise ValidationError({"notify": [f"One of {', '.join(NOTIFY_VALUES)}, or null for your default."]})
+    return bool(Membership.objects.filter(room=room, user=user).update(notify=level))

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from parley import ratelimit
-from users.serializers import user_to_dict
+from users.serializers import notification_settings_to_dict, user_to_dict
 
 from . import bots, selectors, services
 from .forms import BotForm, RoomForm
@@ -79,6 +79,7 @@ def client_config(request, *, room=None):
         "maxUploadBytes": settings.PARLEY_MAX_UPLOAD_MB * 1024 * 1024,  # checked before uploading
         "room": room,
         "blockedIds": request.user.blocked_ids,  # the People page's Block / Unblock buttons
+        "notifications": notification_settings_to_dict(request.user),  # the defaults (notifications.js)
     }
 
 

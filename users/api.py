@@ -4,13 +4,14 @@ from django.middleware.csrf import get_token
 
 from parley import ratelimit
 from parley.api import (
-    ApiError, endpoint, field_int, field_str, invalid, json_from_this_site, json_response, no_content, read_json,
+    ApiError, endpoint, field_bool, field_int, field_str, invalid, json_from_this_site, json_response, no_content,
+    read_json,
 )
 
 from . import services
 from .forms import LoginForm, PasswordChangeForm, RegisterForm
 from .models import Block, User
-from .serializers import user_to_dict
+from .serializers import notification_settings_to_dict, user_to_dict
 
 
 @endpoint("POST", auth=False)
@@ -68,6 +69,18 @@ def logout_view(request):
 @endpoint("GET")
 def me(request):
     return json_response({"user": user_to_dict(request.user, viewer=request.user)})
+
+
+@endpoint("GET", "PATCH")
+def me_notifications(request):
+    """My notification defaults: the level of the rooms I set none for, and the sound."""
+    if request.method == "PATCH":
+        data = read_json(request)
+        default = data.get("notify_default")
+        if "notify_default" in data and not isinstance(default, str):
+            raise invalid("notify_default must be all, mentions or none.", {"notify_default": ["Must be a string."]})
+        services.user_notifications_set(user=request.user, default=default, sound=field_bool(data, "sound", None))
+    return json_response({"notifications": notification_settings_to_dict(request.user)})
 
 
 @endpoint("POST")

@@ -70,3 +70,13 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
         if authenticate(self.request, username=self.user.email, password=old_password) is None:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return old_password
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """The notification defaults on the settings page (templates/users/_notification_settings.html)."""
+
+    class Meta:
+        model = User
+        fields = ["notify_default", "notify_sound"]
+        labels = {"notify_default": "Notify me about", "notify_sound": "Play a sound with each notification"}
+        help_texts = {"notify_default": "For every room you have not chosen a level for (the room's bell in the chat)."}

@@ -64,6 +64,13 @@ class UserManager(BaseUserManager):
 # recognised. `.invalid` is reserved (RFC 2606): never a mailbox anyone could register.
 ASSISTANT_EMAIL = "assistant@parley.invalid"
 
+# How much of a room's traffic reaches a person as browser notifications (and, for
+# `none`, as bold rooms): a per-room choice (rooms.Membership.notify) or their default.
+NOTIFY_ALL = "all"
+NOTIFY_MENTIONS = "mentions"
+NOTIFY_NONE = "none"  # muted: no notifications, not bold; mentions still count
+NOTIFY_LEVELS = [(NOTIFY_ALL, "All messages"), (NOTIFY_MENTIONS, "Mentions only"), (NOTIFY_NONE, "Nothing (muted)")]
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by email; `is_approved` is False while staff approval is pending."""
@@ -90,6 +97,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # sees the rooms it is invited to or DMed in (RoomQuerySet.visible_to).
     is_bot = models.BooleanField(default=False, db_default=False)
     bot_owner = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="bots")
+    # Notification defaults: the level of every room the user has not set one for, and
+    # whether the chat page plays a short sound with a notification.
+    notify_default = models.CharField(max_length=8, choices=NOTIFY_LEVELS, default=NOTIFY_ALL, db_default=NOTIFY_ALL)
+    notify_sound = models.BooleanField(default=False, db_default=False)
 
     objects = UserManager()
 

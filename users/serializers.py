@@ -16,6 +16,11 @@ def user_to_dict(user, *, viewer=None):
     return data
 
 
+def notification_settings_to_dict(user):
+    """The user's own notification defaults (GET /api/me/notifications, and the chat page's config)."""
+    return {"notify_default": user.notify_default, "sound": user.notify_sound}
+
+
 def user_ref(user):
     """The short form inside messages and events; `is_bot` lets clients mark bots."""
     return {"id": user.id, "display_name": user.display_name, "is_bot": user.is_bot}

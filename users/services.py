@@ -4,7 +4,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from .models import TOKEN_USE_PRECISION, ApiToken, Block, User, normalize_email, token_hash
+from .models import NOTIFY_LEVELS, TOKEN_USE_PRECISION, ApiToken, Block, User, normalize_email, token_hash
+
+NOTIFY_VALUES = [value for value, _ in NOTIFY_LEVELS]
 
 
 class EmailTaken(Exception):
@@ -46,6 +48,22 @@ def user_password_change(*, user: User, password: str) -> None:
     """
     user.set_password(password)
     user.save(update_fields=["password"])
+
+
+def user_notifications_set(*, user: User, default: str | None = None, sound: bool | None = None) -> User:
+    """Change the user's notification defaults: the level of rooms they set none for, and the sound."""
+    fields = []
+    if default is not None:
+        if default not in NOTIFY_VALUES:
+            raise ValidationError({"notify_default": [f"One of {', '.join(NOTIFY_VALUES)}."]})
+        user.notify_default = default
+        fields.append("notify_default")
+    if sound is not None:
+        user.notify_sound = bool(sound)
+        fields.append("notify_sound")
+    if fields:
+        user.save(update_fields=fields)
+    return user
 
 
 def user_logout_everywhere(*, user: User) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("settings/", views.account_settings, name="settings"),
     path("settings/logout-everywhere", views.logout_everywhere, name="logout_everywhere"),
+    path("settings/notifications", views.notification_settings, name="notification_settings"),
     path("staff/users/", views.staff_users, name="staff_users"),
     path("staff/users/<int:pk>/approve", views.user_approve, name="user_approve"),
     path("staff/users/<int:pk>/delete", views.user_delete, name="user_delete"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/auth/logout-everywhere", api.logout_everywhere, name="api_logout_everywhere"),
     path("api/me", api.me, name="api_me"),
     path("api/me/password", api.password, name="api_password"),
+    path("api/me/notifications", api.me_notifications, name="api_me_notifications"),
     path("api/blocks", api.blocks, name="api_blocks"),
     path("api/blocks/<int:user_id>", api.block_detail, name="api_block"),
 ]

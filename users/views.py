@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from parley import ratelimit
 
 from . import services
-from .forms import LoginForm, PasswordChangeForm, RegisterForm
+from .forms import LoginForm, NotificationSettingsForm, PasswordChangeForm, RegisterForm
 from .models import User
 
 
@@ -45,7 +45,25 @@ def account_settings(request):
         update_session_auth_hash(request, request.user)
         messages.success(request, "Password changed. Every other session and app is logged out.")
         return redirect("settings")
-    return render(request, "users/settings.html", {"form": form})
+    return render(request, "users/settings.html", {
+        "form": form, "notification_form": NotificationSettingsForm(instance=request.user),
+    })
+
+
+@require_POST
+@login_required
+def notification_settings(request):
+    """Save the notification defaults (the section of the settings page)."""
+    form = NotificationSettingsForm(request.POST, instance=request.user)
+    if form.is_valid():
+        services.user_notifications_set(
+            user=request.user, default=form.cleaned_data["notify_default"], sound=form.cleaned_data["notify_sound"],
+        )
+        messages.success(request, "Notification settings saved.")
+        return redirect("settings")
+    return render(request, "users/settings.html", {
+        "form": PasswordChangeForm(request.user, request=request), "notification_form": form,
+    }, status=400)
 
 
 @require_POST

@@ -15,6 +15,7 @@ import { loadOlder, revealMessage } from './messages.js';
 import { setUpNotifications } from './notifications.js';
 import { closeReactionPicker, openReactionPicker, setReactionPicker } from './picker.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
+import { markAllRead } from './roomlist.js';
 import { scheduleRead } from './read.js';
 import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
@@ -83,6 +84,7 @@ function bindEvents() {
   dom.membersClose.addEventListener('click', () => togglePanel('members', false));
   dom.backdrop.addEventListener('click', closePanels);
   dom.leaveRoom.addEventListener('click', leaveRoom);
+  dom.markAllRead.addEventListener('click', markAllRead);
   dom.reconnectNow.addEventListener('click', wake);
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closePanels();

@@ -8,6 +8,7 @@
 
 import { sleep } from './api.js';
 import { attachmentList } from './attachments.js';
+import { needsOlder } from './divider.js';
 import { dom } from './dom.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { reactionChips } from './reactions.js';
@@ -246,6 +247,42 @@ export function daySeparator(iso) {
   ]);
 }
 
+/** The "New messages" line above the first message that was unread when the room opened (divider.js). */
+function newMessagesLine(view) {
+  if (!view.divider) {
+    view.divider = el('li', { className: 'new-messages', role: 'separator', 'aria-label': 'New messages' }, [
+      el('span', { text: 'New messages' }),
+    ]);
+  }
+  return view.divider;
+}
+
+/** Scroll the open room so that the "New messages" line sits at the top; false if there is none. */
+export function scrollToNewMessages(view) {
+  const line = view.divider;
+  if (!line || !line.isConnected) return false;
+  const box = dom.messages;
+  box.scrollTop += line.getBoundingClientRect().top - box.getBoundingClientRect().top - 4;
+  dom.jumpNewest.hidden = isAtBottom();
+  return true;
+}
+
+/**
+ * While a room opens, page back until the first unread message is loaded, so
+ * that the line goes in its place; at most `pages` pages (then it goes above
+ * the oldest unread loaded). Nothing is drawn meanwhile; a failure is the
+ * opening's to retry.
+ */
+export async function loadUntilFirstUnread(view, lastRead, pages = 5) {
+  for (let i = 0; i < pages && state.view === view && needsOlder({ minId: view.minId, hasMore: view.hasMore, lastRead }); i += 1) {
+    const data = await api.get(roomPath(view.slug, '/messages'), { before: view.minId, limit: REVEAL_PAGE });
+    if (state.view !== view) return;
+    const messages = data.messages || [];
+    addToView(view, messages);
+    view.hasMore = Boolean(data.has_more) && messages.length > 0;
+  }
+}
+
 /** The author and time of a message element, for grouping. */
 export function groupInfo(li) {
   if (!li || !li.classList.contains('message')) return null;
@@ -282,15 +319,25 @@ export function redrawMessages(view) {
   }
   let day = null;
   let previous = null;
-  const add = (li, authorId, iso) => {
+  const add = (li, authorId, iso, divider = null) => {
     const key = dayKey(new Date(iso));
     if (key !== day) items.push(daySeparator(iso));
     day = key;
+    if (divider) {
+      items.push(divider);
+      previous = null; // the first new message shows its author
+    }
     li.classList.toggle('continued', continues(previous, authorId, iso));
     previous = { authorId, createdAt: iso };
     items.push(li);
   };
-  for (const msg of inOrder(view)) add(messageElement(view, msg), msg.author.id, msg.created_at);
+  let lineDrawn = view.firstUnreadId === null || view.firstUnreadId === undefined;
+  for (const msg of inOrder(view)) {
+    // At or after: should the first unread message be deleted, the line moves down to the next one.
+    const line = !lineDrawn && msg.id >= view.firstUnreadId;
+    lineDrawn = lineDrawn || line;
+    add(messageElement(view, msg), msg.author.id, msg.created_at, line ? newMessagesLine(view) : null);
+  }
   for (const p of pendingFor(view.slug)) add(p.el, me.id, p.createdAt);
   dom.messages.replaceChildren(...items);
   updateSeenBy(view);

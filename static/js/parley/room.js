@@ -7,7 +7,12 @@ import { sleep } from './api.js';
 import { Backoff } from './backoff.js';
 import { dom } from './dom.js';
 import { renderMembers } from './members.js';
-import { addToView, fillViewport, redrawMessages, revealMessage, updateSeenBy } from './messages.js';
+import { firstUnreadId, openingScroll } from './divider.js';
+import { bellText, levelOf } from './levels.js';
+import {
+  addToView, fillViewport, loadUntilFirstUnread, redrawMessages, revealMessage, scrollToNewMessages, updateSeenBy,
+} from './messages.js';
+import { notifyDefault } from './notifysettings.js';
 import { handleAuthError, logUnexpected, setNotice, toast } from './notices.js';
 import { markRead, scheduleRead } from './read.js';
 import { renderReply } from './reply.js';
@@ -35,6 +40,8 @@ export function newView(slug) {
     lastTypingSent: 0,
     replyTo: null, // {id, author, excerpt}: the message the next send answers
     editing: null, // the inline editor (editor.js), if a message is being edited
+    firstUnreadId: null, // the "New messages" line goes above it, until the room is left
+    divider: null, // that line's element
   };
 }
 
@@ -80,11 +87,19 @@ async function loadView(view, focusId, backoff) {
     ]);
     if (state.view !== view) return;
     applyRoomDetail(view, detail);
-    view.historyLoaded = true;
     view.hasMore = Boolean(page.has_more);
     addToView(view, page.messages || []);
+    // The "New messages" line: above the first message unread as the room opens (divider.js).
+    // Found before the history counts as loaded, so that nothing is marked read meanwhile.
+    const lastRead = readMarkOf(view);
+    if (!focusId) await loadUntilFirstUnread(view, lastRead);
+    if (state.view !== view) return;
+    view.historyLoaded = true;
+    view.firstUnreadId = firstUnreadId(view.messages.values(), { lastRead, meId: me.id });
     redrawMessages(view);
-    scrollToBottom();
+    if (openingScroll({ focusId, dividerId: view.firstUnreadId }) !== 'divider' || !scrollToNewMessages(view)) {
+      scrollToBottom();
+    }
     if (focusId) await revealMessage(view, focusId);
     await fillViewport(view);
     markRead();
@@ -103,6 +118,13 @@ async function loadView(view, focusId, backoff) {
       : err.message, 'error');
     renderComposerState(view, false);
   }
+}
+
+/** My read mark in the open room as it opens (null if I am not a member): what was unread is after it. */
+function readMarkOf(view) {
+  const mine = view.members.get(me.id);
+  if (!mine || (view.room && view.room.is_member === false)) return null;
+  return Math.max(mine.last_read_message_id || 0, state.lastRead.get(view.slug) || 0);
 }
 
 function applyRoomDetail(view, { room, members }) {
@@ -161,8 +183,21 @@ export function renderHeader(view) {
   dom.roomRetention.textContent = retention;
   dom.roomRetention.hidden = !retention;
   dom.leaveRoom.hidden = !(room && room.kind !== 'dm' && room.is_member);
+  renderBell(room);
   dom.membersToggle.textContent = room ? `Members (${room.member_count ?? view.members.size})` : 'Members';
   document.body.dataset.roomKind = room ? room.kind : '';
+}
+
+/** The room header's bell: my notification level in this room; it opens the notifications panel. */
+export function renderBell(room) {
+  const member = Boolean(room) && room.is_member !== false;
+  dom.roomNotify.hidden = !member;
+  if (!member) return;
+  const level = levelOf(room, notifyDefault());
+  dom.roomNotify.classList.toggle('off', level === 'none');
+  dom.roomNotifyText.textContent = bellText(room, notifyDefault());
+  dom.roomNotifyText.classList.toggle('visually-hidden', level === 'all'); // the bell alone says "all"
+  dom.roomNotify.title = `Notifications for this room: ${level === 'none' ? 'muted' : level === 'mentions' ? 'mentions only' : 'all messages'}`;
 }
 
 export function canSend(view) {
@@ -224,6 +259,7 @@ export function openFirstRoom({ exclude = null } = {}) {
   dom.roomBadges.replaceChildren();
   dom.roomRetention.hidden = true;
   dom.leaveRoom.hidden = true;
+  dom.roomNotify.hidden = true;
   dom.messages.replaceChildren();
   dom.members.replaceChildren();
   dom.typing.textContent = '';

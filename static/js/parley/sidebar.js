@@ -5,10 +5,12 @@
  */
 
 import { dom } from './dom.js';
+import { isBold, isMuted, shownUnread, titleCount } from './levels.js';
+import { notifyDefault } from './notifysettings.js';
 import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
 import { config, me, state } from './state.js';
 import { avatar, el } from './ui.js';
-import { badgeText, mentionBadgeText, pageTitle, totalUnread } from './unread.js';
+import { badgeText, hasUnread, mentionBadgeText, pageTitle } from './unread.js';
 
 /** The open page's name for a room (a DM is called by the other person's name). */
 export const titleOf = (room) => roomTitle(room, me.id);
@@ -40,7 +42,8 @@ function roomItem(room) {
   const icon = room.kind === 'dm'
     ? avatar(titleOf(room), (otherDmUser(room, me.id) || {}).id)
     : el('span', { className: `room-icon${room.is_private ? ' private' : ''}`, text: '#', 'aria-hidden': 'true' });
-  return el('li', {
+  const muted = room.is_member !== false && isMuted(room, notifyDefault());
+  const li = el('li', {
     className: `room-item${active ? ' active' : ''}${room.is_member === false ? ' not-member' : ''}`,
     dataset: { slug: room.slug },
   }, [
@@ -48,10 +51,22 @@ function roomItem(room) {
       icon,
       el('span', { className: 'room-name', text: titleOf(room) }),
       room.is_private && room.kind !== 'dm' ? el('span', { className: 'visually-hidden', text: ' (private)' }) : null,
+      muted ? el('span', { className: 'muted-mark', title: 'Muted' }, [
+        el('span', { className: 'action-icon', 'aria-hidden': 'true' }),
+        el('span', { className: 'visually-hidden', text: ' (muted)' }),
+      ]) : null,
       mentionBadge(room.mention_count),
-      unreadBadge(room.unread_count),
+      unreadBadge(shownUnread(room, notifyDefault())),
     ]),
   ]);
+  markLevel(li, room);
+  return li;
+}
+
+/* === Unread: bold rooms and muted rooms (issue 14) === */
+function markLevel(li, room) {
+  li.classList.toggle('has-unread', isBold(room, notifyDefault()));
+  li.classList.toggle('room-muted', Boolean(room) && room.is_member !== false && isMuted(room, notifyDefault()));
 }
 
 export function renderSidebar() {
@@ -66,7 +81,10 @@ export function renderSidebar() {
 /** Update one room's badges in place (cheaper than redrawing the sidebar). */
 export function updateUnread(slug) {
   const room = state.rooms.get(slug);
-  const count = room ? room.unread_count || 0 : 0;
+  const count = shownUnread(room, notifyDefault());
+  for (const li of document.querySelectorAll(`#room-list [data-slug="${CSS.escape(slug)}"], #dm-list [data-slug="${CSS.escape(slug)}"]`)) {
+    markLevel(li, room);
+  }
   const selector = `[data-slug="${CSS.escape(slug)}"] .unread`;
   for (const badge of document.querySelectorAll(`#room-list ${selector}, #dm-list ${selector}`)) {
     badge.replaceWith(unreadBadge(count));
@@ -79,7 +97,9 @@ export function updateUnread(slug) {
 }
 
 function updateTitle() {
-  document.title = pageTitle(totalUnread(state.rooms.values()));
+  document.title = pageTitle(titleCount(state.rooms.values(), notifyDefault()));
+  // "Mark all as read" is offered while some room of mine has something unread.
+  dom.markAllRead.hidden = ![...state.rooms.values()].some((room) => room.is_member !== false && hasUnread(room));
 }
 
 /** Mark the search hits that are in the open room. */
