@@ -5,6 +5,7 @@
  */
 
 import { dom } from './dom.js';
+import { lockIcon } from './icons.js';
 import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
 import { config, me, state } from './state.js';
 import { avatar, el } from './ui.js';
@@ -39,7 +40,9 @@ function roomItem(room) {
   const active = room.slug === state.current;
   const icon = room.kind === 'dm'
     ? avatar(titleOf(room), (otherDmUser(room, me.id) || {}).id)
-    : el('span', { className: `room-icon${room.is_private ? ' private' : ''}`, text: '#', 'aria-hidden': 'true' });
+    : room.is_private
+      ? el('span', { className: 'room-icon private' }, [lockIcon()])
+      : el('span', { className: 'room-icon', text: '#', 'aria-hidden': 'true' });
   return el('li', {
     className: `room-item${active ? ' active' : ''}${room.is_member === false ? ' not-member' : ''}`,
     dataset: { slug: room.slug },
