@@ -183,4 +183,5 @@ export function bindSearchPane() {
   moreButton.addEventListener('click', loadMoreResults);
   // On a phone the room's header, with its drawer button, is hidden under the results: the pane has its own.
   document.getElementById('search-sidebar-toggle').addEventListener('click', () => togglePanel('sidebar', true));
+  window.addEventListener('popstate', () => hideSearch()); // Back to a room: the room, not the results
 }
