@@ -13,6 +13,7 @@ from users.serializers import notification_settings_to_dict, user_to_dict
 
 from . import bots, selectors, services
 from .forms import BotForm, RoomForm
+from .models import NAME_MAX_LENGTH
 from .serializers import room_to_dict
 
 
@@ -49,6 +50,7 @@ def room_detail(request, slug):
     return render(request, "rooms/room.html", {
         "room": room_to_dict(room),
         "parley_config": client_config(request, room=room.slug),
+        "room_name_max_length": NAME_MAX_LENGTH,  # the create-room dialog's field
     })
 
 

@@ -7,6 +7,7 @@ import { bindMessageActions } from './actions.js';
 import { imagesOf } from './attachments.js';
 import { attachAutocomplete } from './autocomplete.js';
 import { addComposerKeyHandler, onComposerKeydown, submitComposer, updateComposer } from './composer.js';
+import { bindCreateRoom } from './createroom.js';
 import { dom } from './dom.js';
 import { openEmojiPicker } from './emojipopover.js';
 import { invite, searchInvitees } from './invite.js';
@@ -19,9 +20,12 @@ import { markAllRead } from './roomlist.js';
 import { scheduleRead } from './read.js';
 import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
+import { bindRoomDetails } from './roomdetails.js';
 import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
 import { isAtBottom, scrollToBottom } from './scroll.js';
-import { hideSearch, onSearchResultClick, runSearch } from './search.js';
+import { bindSearchPane, hideSearch, onSearchResultClick, runSearch } from './search.js';
+import { bindShortcuts } from './shortcuts.js';
+import { openShortcutSheet } from './shortcutsheet.js';
 import { closePanels, togglePanel } from './sidebar.js';
 import { config, me, state } from './state.js';
 import { sendTyping } from './typing.js';
@@ -77,8 +81,14 @@ function onThumbnailClick(event) {
 }
 
 function bindEvents() {
-  dom.roomList.addEventListener('click', onSidebarClick);
-  dom.dmList.addEventListener('click', onSidebarClick);
+  for (const list of [dom.roomList, dom.dmList]) {
+    list.addEventListener('click', (event) => {
+      // A room chosen in the list replaces the search results (a modified click opens a tab instead).
+      const plain = event.button === 0 && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey;
+      if (plain && event.target.closest('a.room-link')) hideSearch();
+      onSidebarClick(event);
+    });
+  }
   dom.sidebarToggle.addEventListener('click', () => togglePanel('sidebar'));
   dom.membersToggle.addEventListener('click', () => togglePanel('members'));
   dom.membersClose.addEventListener('click', () => togglePanel('members', false));
@@ -86,9 +96,10 @@ function bindEvents() {
   dom.leaveRoom.addEventListener('click', leaveRoom);
   dom.markAllRead.addEventListener('click', markAllRead);
   dom.reconnectNow.addEventListener('click', wake);
-  document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') closePanels();
-  });
+  bindShortcuts(); // Esc included: it closes the panels, the search results, the reply, one per press
+  bindCreateRoom(document.getElementById('create-room-open'));
+  bindRoomDetails(document.getElementById('room-details-open'));
+  document.getElementById('shortcuts-open').addEventListener('click', openShortcutSheet);
 
   // Before the composer's own input listener, which then counts the text with its shortcodes replaced.
   const completion = attachAutocomplete(dom.composer, { container: dom.composerForm, members: roomMembers, meId: me.id });
@@ -140,14 +151,17 @@ function bindEvents() {
     }
   });
   dom.search.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') {
+    if (event.key === 'Escape' && dom.search.value) {
+      event.preventDefault(); // the field's own Esc: nothing else closes on this press
       dom.search.value = '';
+      searchSoon.cancel();
       hideSearch();
     }
   });
   dom.searchForm.addEventListener('submit', (event) => {
     event.preventDefault();
     searchSoon.cancel();
+    closePanels(); // on a phone the drawer covers the results
     runSearch();
   });
   dom.searchRoomOnly.addEventListener('change', () => { if (dom.search.value.trim()) runSearch(); });
@@ -156,6 +170,7 @@ function bindEvents() {
     hideSearch();
   });
   dom.searchList.addEventListener('click', onSearchResultClick);
+  bindSearchPane();
 
   dom.inviteSearch.addEventListener('input', searchInvitees);
   dom.inviteForm.addEventListener('submit', (event) => event.preventDefault());

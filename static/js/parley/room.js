@@ -5,6 +5,7 @@
 
 import { sleep } from './api.js';
 import { Backoff } from './backoff.js';
+import { focusComposer } from './composerfocus.js';
 import { dom } from './dom.js';
 import { renderMembers } from './members.js';
 import { firstUnreadId, openingScroll } from './divider.js';
@@ -73,6 +74,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   setNotice(null);
   renderHeader(view);
   renderComposerState(view);
+  focusComposer();
   renderReply();
   renderSidebar();
   renderSearchActive();
@@ -176,9 +178,9 @@ export function renderHeader(view) {
   dom.roomTopic.hidden = !(room && room.topic);
   const badges = [];
   if (room && room.kind === 'dm') badges.push(badge('Direct message', 'dm'));
-  if (room && room.kind !== 'dm' && room.is_private) badges.push(badge('Private', 'private'));
   if (room && room.is_ephemeral) badges.push(badge('Ephemeral: messages are not kept', 'ephemeral'));
   dom.roomBadges.replaceChildren(...badges);
+  document.getElementById('room-kind-icon').hidden = !(room && room.kind !== 'dm' && room.is_private);
   const retention = room ? retentionText(room) : '';
   dom.roomRetention.textContent = retention;
   dom.roomRetention.hidden = !retention;

@@ -5,6 +5,7 @@
  */
 
 import { dom } from './dom.js';
+import { lockIcon } from './icons.js';
 import { isBold, isMuted, shownUnread, titleCount } from './levels.js';
 import { notifyDefault } from './notifysettings.js';
 import { otherDmUser, roomTitle, roomUrl, sidebarRooms } from './rooms.js';
@@ -41,7 +42,9 @@ function roomItem(room) {
   const active = room.slug === state.current;
   const icon = room.kind === 'dm'
     ? avatar(titleOf(room), (otherDmUser(room, me.id) || {}).id)
-    : el('span', { className: `room-icon${room.is_private ? ' private' : ''}`, text: '#', 'aria-hidden': 'true' });
+    : room.is_private
+      ? el('span', { className: 'room-icon private' }, [lockIcon()])
+      : el('span', { className: 'room-icon', text: '#', 'aria-hidden': 'true' });
   const muted = room.is_member !== false && isMuted(room, notifyDefault());
   const li = el('li', {
     className: `room-item${active ? ' active' : ''}${room.is_member === false ? ' not-member' : ''}`,
