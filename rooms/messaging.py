@@ -25,7 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Max, When
 from django.utils import timezone
 
-from . import stream
+from . import services, stream
 from .event_types import message_deleted_event, message_event, message_updated_event, reaction_event
 from .markdown import render
 from .models import Event, Membership, Mention, Message, Reaction, Room, Stream, Upload
@@ -110,6 +110,7 @@ def message_post(*, room: Room, author, body: str, client_id: str | None = None,
         if existing is None:
             raise
         return existing, False
+    services.typing_forget(room_id=room.id, user_id=author.id)  # here at once; other processes as they read it
     return message, True
 
 

@@ -49,6 +49,14 @@ export function sendTyping() {
   const now = Date.now();
   if (now - view.lastTypingSent < TYPING_SEND_EVERY_MS) return;
   view.lastTypingSent = now;
-  state.typingSent = api.post(roomPath(view.slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS })
-    .catch((err) => { handleAuthError(err); });
+  // After my sends still on their way: typing a follow-up must reach the server after the
+  // message, which ends the server's throttle for me (a notice before it would be a repeat).
+  const slug = view.slug;
+  state.typingSent = state.sendQueue.then(() => {
+    if (Date.now() - now < TYPING_SEND_EVERY_MS) {
+      return api.post(roomPath(slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS });
+    }
+    if (view.lastTypingSent === now) view.lastTypingSent = 0; // stale after a slow send: the next key says it
+    return undefined;
+  }).catch((err) => { handleAuthError(err); });
 }
