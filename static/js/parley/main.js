@@ -15,7 +15,7 @@ import { loadOlder, revealMessage } from './messages.js';
 import { setUpNotifications } from './notifications.js';
 import { closeReactionPicker, openReactionPicker, setReactionPicker } from './picker.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
-import { scheduleRead } from './read.js';
+import { flushRead, scheduleRead } from './read.js';
 import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
 import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
@@ -173,6 +173,12 @@ function bindEvents() {
     if (id && view && view.historyLoaded) revealMessage(view, id);
   });
   window.addEventListener('focus', scheduleRead);
+  // Leaving the page within the read debounce: the read goes out now (pagehide comes while the
+  // page is still visible; a tab put in the background is told by visibilitychange).
+  window.addEventListener('pagehide', () => flushRead({ wasVisible: document.visibilityState === 'visible' }));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') flushRead({ wasVisible: true });
+  });
 
   // Keep "last seen 5 min ago" honest.
   setInterval(() => renderMembers(state.view), 60000);
