@@ -16,7 +16,7 @@ import { setUpNotifications } from './notifications.js';
 import { closeReactionPicker, openReactionPicker, setReactionPicker } from './picker.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
 import { flushRead, scheduleRead } from './read.js';
-import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
+import { joinOpenRoom, leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
 import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
 import { isAtBottom, scrollToBottom } from './scroll.js';
@@ -83,6 +83,7 @@ function bindEvents() {
   dom.membersClose.addEventListener('click', () => togglePanel('members', false));
   dom.backdrop.addEventListener('click', closePanels);
   dom.leaveRoom.addEventListener('click', leaveRoom);
+  dom.joinRoom.addEventListener('click', joinOpenRoom);
   dom.reconnectNow.addEventListener('click', wake);
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closePanels();
