@@ -1,5 +1,6 @@
 /* "… is typing": showing others' notices, and sending mine now and then while I type. */
 
+import { isBlank } from './blank.js';
 import { dom } from './dom.js';
 import { handleAuthError } from './notices.js';
 import { canSend } from './room.js';
@@ -45,7 +46,7 @@ export function onTypingEvent(event) {
 
 export function sendTyping() {
   const view = state.view;
-  if (!canSend(view) || !dom.composer.value.trim()) return;
+  if (!canSend(view) || isBlank(dom.composer.value)) return;
   const now = Date.now();
   if (now - view.lastTypingSent < TYPING_SEND_EVERY_MS) return;
   view.lastTypingSent = now;
