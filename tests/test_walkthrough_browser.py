@@ -114,6 +114,7 @@ def test_a_public_rooms_link_shows_it_read_only_with_a_join_button(sign_up, size
     expect(join).to_be_visible()
     page.locator(CONFIRMED).first.hover()
     expect(page.locator(f"{CONFIRMED} .message-actions").first).to_be_hidden()  # no reply, react or edit
+    page.screenshot(path=f"/tmp/parley-visitor-{size['width']}x{size['height']}.png")  # for a person to look at
 
     join.click()
     expect(page.locator("#composer-form")).to_be_visible()
@@ -148,7 +149,9 @@ def test_a_toast_covers_neither_the_composer_nor_the_last_message(sign_up, size,
     page.locator("#composer").press("Enter")
     toast = page.locator("#toast")
     expect(toast).to_contain_text("at most")
+    expect(last).to_be_in_viewport(ratio=1)  # still in sight, above the grown composer and below the toast
     toast_box = toast.bounding_box()
+    page.screenshot(path=f"/tmp/parley-toast-{size['width']}x{size['height']}-{messages}.png")  # for a person to look at
     for name, locator in (("composer", page.locator("#composer-form")), ("last message", last)):
         box = locator.bounding_box()
         assert not boxes_overlap(toast_box, box), f"the toast {toast_box} covers the {name} {box}"

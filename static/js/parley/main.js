@@ -19,7 +19,7 @@ import { flushRead, scheduleRead } from './read.js';
 import { joinOpenRoom, leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
 import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
-import { isAtBottom, scrollToBottom } from './scroll.js';
+import { followWhenResized, isAtBottom, scrollToBottom } from './scroll.js';
 import { hideSearch, onSearchResultClick, runSearch } from './search.js';
 import { closePanels, togglePanel } from './sidebar.js';
 import { config, me, state } from './state.js';
@@ -113,6 +113,7 @@ function bindEvents() {
     dom.composer.focus();
   });
 
+  followWhenResized();
   dom.messages.addEventListener('scroll', () => {
     const view = state.view;
     if (!view) return;
