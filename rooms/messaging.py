@@ -16,6 +16,7 @@ attach the same upload. Such a post takes the ORM path on PostgreSQL too;
 the one-statement insert stays the path of plain messages, the hot write.
 """
 import json
+import re
 from contextlib import nullcontext
 from datetime import timedelta
 
@@ -25,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Max, When
 from django.utils import timezone
 
-from . import stream
+from . import services, stream
 from .event_types import message_deleted_event, message_event, message_updated_event, reaction_event
 from .markdown import render
 from .models import Event, Membership, Mention, Message, Reaction, Room, Stream, Upload
@@ -37,9 +38,19 @@ class EditWindowClosed(Exception):
     """The message is older than PARLEY_EDIT_SECONDS: it can no longer be edited."""
 
 
+# What a message may hold and still look empty: white space (Python's, which is wider than
+# JavaScript's) and the invisible zero-width space, joiners, word joiner and byte-order mark.
+# The client disables Send for the same set (static/js/parley/blank.js).
+_BLANK = re.compile(r"[\s\u200b-\u200d\u2060\ufeff]*")
+
+
+def is_blank(text: str) -> bool:
+    return _BLANK.fullmatch(text) is not None
+
+
 def check_body(body, *, attachments=False):
     """A message needs some text, unless it carries files."""
-    if (not body or not body.strip()) and not attachments:
+    if (not body or is_blank(body)) and not attachments:
         raise ValidationError({"body": ["A message needs some text."]})
     limit = settings.PARLEY_MAX_MESSAGE_CHARS
     if len(body) > limit:
@@ -110,6 +121,7 @@ def message_post(*, room: Room, author, body: str, client_id: str | None = None,
         if existing is None:
             raise
         return existing, False
+    services.typing_forget(room_id=room.id, user_id=author.id)  # here at once; other processes as they read it
     return message, True
 
 

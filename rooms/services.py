@@ -16,11 +16,12 @@ from users.models import NOTIFY_LEVELS, Block
 
 from . import stream
 from .event_types import receipt_event, room_event, typing_event
+from .hub import hub
 from .models import NAME_MAX_LENGTH, Event, Membership, Room
 
 NOTIFY_VALUES = [value for value, _ in NOTIFY_LEVELS]
 TYPING_MIN_INTERVAL = 2.0
-_last_typing = {}
+_last_typing = {}  # (room id, user id) -> when their last typing event was written
 
 
 class Conflict(Exception):
@@ -221,9 +222,13 @@ def typing_notify(*, room: Room, user, now=None) -> bool:
     """Tell the room's members the user is typing; return False if throttled.
 
     At most one event per TYPING_MIN_INTERVAL per user and room, across every
-    process: the memory check spares most repeats a query, and the database
-    check, made while holding the stream position (so writers are serialised),
-    is the rule. Typing is never stored for long (retention.purge_transient).
+    process, unless the user posted in the room since their last one: their
+    message ended that typing (clients clear the line), so typing a follow-up
+    is news at once. The memory check spares most repeats a query, and every
+    process forgets a user's entry when it reads their message from the
+    stream (typing_forget); the database check, made while holding the stream
+    position (so writers are serialised), is the rule. Typing is never stored
+    for long (retention.purge_transient).
     """
     now = now or timezone.now()
     interval = timedelta(seconds=TYPING_MIN_INTERVAL)
@@ -238,15 +243,36 @@ def typing_notify(*, room: Room, user, now=None) -> bool:
         recent = Event.objects.filter(
             type=Event.TYPING, room=room, subject=user, created_at__gt=now - interval, created_at__lte=now,
         )
-        last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
-        if last is not None:
+        last = recent.order_by("-position").values_list("position", "created_at").first()
+        if last is not None and not _posted_since(room, user, last[0]):
             transaction.set_rollback(True)  # hand the position back: no gap in the stream
-            _last_typing[key] = last
+            _last_typing[key] = last[1]
             return False
         stream.append(position=position, type=Event.TYPING, room=room, subject=user,
                       data=typing_event(room=room, user=user))
     _last_typing[key] = now
     return True
+
+
+def _posted_since(room, user, position) -> bool:
+    """Say whether the user posted a message in the room after stream position `position`."""
+    return Event.objects.filter(
+        type=Event.MESSAGE, room=room, position__gt=position, message__author=user,
+    ).exists()
+
+
+def typing_forget(*, room_id: int, user_id: int) -> None:
+    """The user posted in the room: whatever they type next is news, however soon."""
+    _last_typing.pop((room_id, user_id), None)
+
+
+def _forget_typing_of_author(entry):
+    author = (entry.data.get("message") or {}).get("author") or {}
+    if entry.room_id is not None and author.get("id") is not None:
+        typing_forget(room_id=entry.room_id, user_id=author["id"])
+
+
+hub.follow(Event.MESSAGE, _forget_typing_of_author)  # every process, whichever took the POST
 
 
 def room_mark_read(*, room: Room, user, message_id: int) -> bool:

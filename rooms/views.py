@@ -40,13 +40,13 @@ def room_list(request):
 
 @login_required
 def room_detail(request, slug):
+    """The chat page, opened on this room; a public room's non-member reads it, with a Join button.
+
+    A private room or DM the user is not in is the same 404 as no room at all.
+    """
     room = selectors.room_for(request.user, slug)
-    if room is None:
+    if room is None or (room.is_private and not room.is_member):
         raise Http404("No such room.")
-    if not room.is_member:
-        if room.is_private:
-            raise Http404("No such room.")
-        return redirect("room_list")
     return render(request, "rooms/room.html", {
         "room": room_to_dict(room),
         "parley_config": client_config(request, room=room.slug),

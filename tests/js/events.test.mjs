@@ -125,3 +125,20 @@ test('a presence event becomes what to merge into the member', () => {
     userId: 2, live: { presence: 'online', last_seen: null },
   });
 });
+
+test('a message the client already counted, or that the room list counted, is not counted again', () => {
+  // The room list was read after message 8 was stored (its count has it); its event comes after,
+  // or a resync replays it: the badge must not go from 3 to 4.
+  const listed = { ...lobby, unread_count: 3, last_message_id: 8 };
+  const replay = applyMessage({ meId: ME, rooms: rooms(listed), view: null }, event(message(8, bob)));
+  assert.equal(replay.counted, false);
+  assert.equal(replay.notify, true, 'the list counted it, but nobody was told of it yet');
+  assert.equal(replay.rooms.get('lobby').unread_count, 3);
+
+  const next = applyMessage({ meId: ME, rooms: replay.rooms, view: null }, event(message(9, bob)));
+  assert.equal(next.counted, true);
+  assert.equal(next.rooms.get('lobby').unread_count, 4);
+  const twice = applyMessage({ meId: ME, rooms: next.rooms, view: null }, event(message(9, bob)));
+  assert.equal(twice.counted, false);
+  assert.equal(twice.rooms.get('lobby').unread_count, 4);
+});

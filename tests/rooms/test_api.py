@@ -428,11 +428,24 @@ def test_post_to_an_unknown_room_is_404(api, ana):
     not_found(lambda: api(ana).post("/api/rooms/nowhere/messages", {"body": "hi"}))
 
 
-@pytest.mark.parametrize("body", ["", " ", "   \n\t  ", "\u3000\u2003", "\n"])
+@pytest.mark.parametrize("body", [
+    "", " ", "   \n\t  ", "\u3000\u2003", "\n",
+    # Invisible, so the message would look empty: zero-width space, joiners, word joiner, byte-order mark.
+    "\u200b", " \u200c\u200d\n", "\u2060", "\ufeff", "\x1c\x85",
+])
 def test_an_empty_or_white_space_body_is_400(api, ana, room_factory, body):
     room = room_factory(ana, "Lobby")
     error = invalid(lambda: send(api(ana), room, body))
-    assert "body" in error["fields"]
+    assert error["fields"]["body"] in (["A message needs some text."], ["This field may not be blank."])
+    assert not Message.objects.filter(room=room).exists()
+
+
+@pytest.mark.parametrize("body", ["\U0001f468\u200d\U0001f469\u200d\U0001f467", "a\u200b", "\u200b."])
+def test_a_body_with_something_visible_around_invisible_characters_is_kept(api, ana, room_factory, body):
+    room = room_factory(ana, "Lobby")
+    response = send(api(ana), room, body)
+    assert response.status_code == 201, response.content
+    assert response.json()["message"]["body"] == body
 
 
 def test_a_body_of_the_maximum_length_is_stored_and_one_more_is_400(api, ana, room_factory):

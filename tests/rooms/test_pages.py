@@ -218,11 +218,34 @@ def test_room_page_of_an_unknown_room_is_404(ana, slug):
     assert browser(ana).post(f"/rooms/{slug}/join").status_code == 404
 
 
-def test_room_page_of_a_public_room_i_am_not_in_sends_me_to_join(ana, bob, room_factory):
+def test_room_page_of_a_public_room_i_am_not_in_shows_it_read_only_with_a_join_button(ana, bob, room_factory):
     room = room_factory(ana, "Lobby")
     response = browser(bob).get(f"/rooms/{room.slug}/")
-    assert response.status_code == 302 and response["Location"] == "/rooms/"
-    assert not Membership.objects.filter(room=room, user=bob).exists()
+    assert response.status_code == 200
+    assert page_config(response)["room"] == room.slug
+    html = response.content.decode()
+    assert re.search(r'<form id="composer-form" class="composer" hidden>', html)
+    assert re.search(r'<div id="join-bar" class="join-bar">', html)
+    assert not Membership.objects.filter(room=room, user=bob).exists()  # reading is not joining
+    # A member gets the composer, and no Join bar.
+    member_html = browser(ana).get(f"/rooms/{room.slug}/").content.decode()
+    assert '<form id="composer-form" class="composer">' in member_html
+    assert '<div id="join-bar" class="join-bar" hidden>' in member_html
+
+
+def test_room_page_of_a_private_room_i_am_not_in_is_the_same_404_as_no_room(ana, bob, make_user, room_factory):
+    secret = room_factory(ana, "Secret", is_private=True)
+    dm, _ = services.dm_open(user=ana, other=make_user("Eve"))
+    client = browser(bob)
+
+    def page(slug):
+        response = client.get(f"/rooms/{slug}/")
+        html = re.sub(r'(content|value)="[A-Za-z0-9]{64}"', "", response.content.decode())  # CSRF tokens: new per answer
+        return response.status_code, html.replace(slug, "no-such-room")
+
+    unknown = page("no-such-room")
+    assert unknown[0] == 404
+    assert page(secret.slug) == page(dm.slug) == unknown
 
 
 def test_the_people_page_renders_with_the_client_config(ana):

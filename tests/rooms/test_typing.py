@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from rooms import retention, services
+from rooms.hub import hub
 from rooms.models import Event
 
 
@@ -82,3 +83,41 @@ def test_typing_events_are_purged_after_a_minute_and_cursors_stay_valid(api, pai
 
     hub.reset()  # a process that starts now reads the stored events, not its buffer
     assert [e["type"] for e in fresh.take() if e["type"] != "presence"] == ["message", "receipt"]
+
+
+def test_typing_right_after_the_users_own_message_is_heard_not_throttled(api, pair, feed):
+    ana, ben, _, room = pair
+    ben_feed = feed(ben)
+    ben_feed.take()
+
+    assert api(ana).post(f"/api/rooms/{room.slug}/typing").status_code == 204
+    assert api(ana).post(f"/api/rooms/{room.slug}/messages", {"body": "lunch?"}).status_code == 201
+    # Her follow-up, well within 2 s of the first notice: the message ended that typing, so this is news.
+    assert api(ana).post(f"/api/rooms/{room.slug}/typing").status_code == 204
+    assert [e["type"] for e in ben_feed.take() if e["type"] in ("typing", "message")] == ["typing", "message", "typing"]
+    # Without a message in between, the throttle holds as before.
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    assert typists(ben_feed.take()) == []
+
+
+def test_a_message_ends_the_throttle_in_every_process(api, pair, feed):
+    """Another process's memory (here: memory kept before the message) and the database rule both let it through."""
+    ana, ben, _, room = pair
+    ben_feed = feed(ben)
+    ben_feed.take()
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    hub.refresh()  # the buffer is loaded before the message, as a running process's is
+    remembered = dict(services._last_typing)
+    api(ana).post(f"/api/rooms/{room.slug}/messages", {"body": "lunch?"})
+
+    # A process that saw the typing notice but not the message's POST: it reads the message from the stream.
+    services._last_typing.update(remembered)
+    hub.refresh()
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    assert [e["type"] for e in ben_feed.take() if e["type"] in ("typing", "message")] == ["typing", "message", "typing"]
+
+    # A process that remembers nothing: the database says the message came after the last notice.
+    api(ana).post(f"/api/rooms/{room.slug}/messages", {"body": "at one?"})
+    services._last_typing.clear()
+    api(ana).post(f"/api/rooms/{room.slug}/typing")
+    assert typists(ben_feed.take()) == [(room.slug, ana.id)]

@@ -60,9 +60,10 @@ function fallbackMessage(status) {
 /**
  * Send one request and return the parsed JSON (null for 204).
  * Throws ApiError for failures, or a DOMException named AbortError when
- * the caller's signal aborted it.
+ * the caller's signal aborted it. `keepalive` lets a small request finish
+ * after the page is gone (with its headers, so the CSRF check holds).
  */
-export async function request(method, url, { body, signal, timeout = DEFAULT_TIMEOUT_MS } = {}) {
+export async function request(method, url, { body, signal, timeout = DEFAULT_TIMEOUT_MS, keepalive = false } = {}) {
   if (signal && signal.aborted) throw abortError();
   const controller = new AbortController();
   const forwardAbort = () => controller.abort();
@@ -77,6 +78,7 @@ export async function request(method, url, { body, signal, timeout = DEFAULT_TIM
     cache: 'no-store',
     signal: controller.signal,
   };
+  if (keepalive) init.keepalive = true; // outlives the page: a last word as it goes away
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

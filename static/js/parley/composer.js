@@ -13,6 +13,7 @@
 
 import { newClientId, sleep } from './api.js';
 import { Backoff } from './backoff.js';
+import { isBlank } from './blank.js';
 import { dom } from './dom.js';
 import { editLastMine } from './editor.js';
 import { addToView, appendGrouped, messageNode, redrawMessages } from './messages.js';
@@ -47,7 +48,7 @@ export function submitComposer() {
     return;
   }
   const hasFiles = pendingUploads().some((item) => item.status === 'done');
-  if (!body && !hasFiles) return;
+  if (isBlank(body) && !hasFiles) return; // Send is disabled too: the server refuses it
   if (charCount(body) > MAX_CHARS) {
     toast(`Messages can be at most ${MAX_CHARS} characters.`);
     return;

@@ -56,6 +56,8 @@ export const dom = {
   uploadList: $('upload-list'),
   emojiButton: $('emoji-button'),
   charCount: $('char-count'),
+  joinBar: $('join-bar'),
+  joinRoom: $('join-room'),
   membersPanel: $('members-panel'),
   membersClose: $('members-close'),
   members: $('members'),

@@ -21,7 +21,8 @@ import {
  * notify, resort}: confirm means "this is my pending send: replace it";
  * show means "append it to the open room"; counted means the room's unread
  * count went up; a message already in the open room (it came twice) is
- * neither shown, counted nor notified again.
+ * neither shown, counted nor notified again, and one the room's count has
+ * already (its id is not past the room's last_message_id) is not counted again.
  */
 export function applyMessage({ meId, rooms, view = null, pending = () => false }, event) {
   const msg = event.message;
@@ -35,16 +36,22 @@ export function applyMessage({ meId, rooms, view = null, pending = () => false }
   const inView = Boolean(view && view.slug === slug);
   const duplicate = inView && view.known(msg.id);
   let room = rooms.get(slug);
+  // Ids grow in commit order within a room (every write takes the stream position first), so a
+  // message at or below the room's last_message_id is in its count already: the room list was
+  // read after it was stored (its event was still on the way), or it came twice.
+  const inCount = Boolean(room) && msg.id <= (room.last_message_id || 0);
   if (room) room = { ...room, last_message_id: Math.max(room.last_message_id || 0, msg.id) };
   const show = inView && !duplicate;
   let counted = false;
   let notify = false;
   if (room && !mine && !duplicate) {
-    const seen = isSeen({ inView, atBottom: view && view.atBottom, visible: view && view.visible });
-    const after = countMessage(room, { mine, seen, mentioned: mentionsMe(msg, meId) });
-    counted = after !== room;
-    room = after;
-    notify = true;
+    if (!inCount) {
+      const seen = isSeen({ inView, atBottom: view && view.atBottom, visible: view && view.visible });
+      const after = countMessage(room, { mine, seen, mentioned: mentionsMe(msg, meId) });
+      counted = after !== room;
+      room = after;
+    }
+    notify = true; // the room list counted it, but this event is the first the page hears of it
   }
   let nextRooms = rooms;
   if (room) {

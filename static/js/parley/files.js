@@ -10,6 +10,8 @@
  * Every function returns a new list and never changes the one it was given.
  */
 
+import { isBlank } from './blank.js';
+
 export const MAX_FILES = 10; // per message
 export const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
@@ -127,7 +129,7 @@ export const liveCount = (list) => list.filter((item) => ['queued', 'uploading',
  */
 export function canSendWith(text, list) {
   if (busy(list)) return false;
-  return Boolean(String(text || '').trim()) || readyIds(list).length > 0;
+  return !isBlank(text) || readyIds(list).length > 0;
 }
 
 // ---- Pasted images ------------------------------------------------------------

@@ -17,12 +17,12 @@ import { setUpNotifications } from './notifications.js';
 import { closeReactionPicker, openReactionPicker, setReactionPicker } from './picker.js';
 import { pollLoop, wake, watchForWakeUps } from './poll.js';
 import { markAllRead } from './roomlist.js';
-import { scheduleRead } from './read.js';
-import { leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
+import { flushRead, scheduleRead } from './read.js';
+import { joinOpenRoom, leaveRoom, newView, onSidebarClick, openRoom } from './room.js';
 import { cancelReply } from './reply.js';
 import { bindRoomDetails } from './roomdetails.js';
 import { messageIdFromHash, messageIdFromSearch, slugFromPath } from './rooms.js';
-import { isAtBottom, scrollToBottom } from './scroll.js';
+import { followWhenResized, isAtBottom, scrollToBottom } from './scroll.js';
 import { bindSearchPane, hideSearch, onSearchResultClick, runSearch } from './search.js';
 import { bindShortcuts } from './shortcuts.js';
 import { openShortcutSheet } from './shortcutsheet.js';
@@ -95,6 +95,7 @@ function bindEvents() {
   dom.backdrop.addEventListener('click', closePanels);
   dom.leaveRoom.addEventListener('click', leaveRoom);
   dom.markAllRead.addEventListener('click', markAllRead);
+  dom.joinRoom.addEventListener('click', joinOpenRoom);
   dom.reconnectNow.addEventListener('click', wake);
   bindShortcuts(); // Esc included: it closes the panels, the search results, the reply, one per press
   bindCreateRoom(document.getElementById('create-room-open'));
@@ -125,6 +126,7 @@ function bindEvents() {
     dom.composer.focus();
   });
 
+  followWhenResized();
   dom.messages.addEventListener('scroll', () => {
     const view = state.view;
     if (!view) return;
@@ -190,6 +192,12 @@ function bindEvents() {
     if (id && view && view.historyLoaded) revealMessage(view, id);
   });
   window.addEventListener('focus', scheduleRead);
+  // Leaving the page within the read debounce: the read goes out now (pagehide comes while the
+  // page is still visible; a tab put in the background is told by visibilitychange).
+  window.addEventListener('pagehide', () => flushRead({ wasVisible: document.visibilityState === 'visible' }));
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') flushRead({ wasVisible: true });
+  });
 
   // Keep "last seen 5 min ago" honest.
   setInterval(() => renderMembers(state.view), 60000);

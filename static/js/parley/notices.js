@@ -2,12 +2,17 @@
 
 import { redirectToLogin } from './api.js';
 import { dom } from './dom.js';
+import { isAtBottom, scrollToBottom } from './scroll.js';
 import { el } from './ui.js';
 
 let toastTimer = null;
+
+/** Show `text` for a few seconds above the messages; a reader following the newest keeps them in sight. */
 export function toast(text) {
+  const following = isAtBottom();
   dom.toast.textContent = text;
   dom.toast.hidden = false;
+  if (following) scrollToBottom(); // the toast took its height from the messages' pane
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => { dom.toast.hidden = true; }, 5000);
 }

@@ -206,23 +206,34 @@ export function canSend(view) {
   return Boolean(view) && !(view.room && view.room.is_member === false);
 }
 
+/** Whether the open room is a public room I read without being in it: no composer, a Join button. */
+function isVisiting(view) {
+  return Boolean(view && view.room && view.room.is_member === false && view.room.kind === 'room');
+}
+
 export function renderComposerState(view, enabled = canSend(view)) {
   dom.composer.disabled = !enabled;
   renderSendButton(enabled);
   dom.emojiButton.disabled = !enabled;
-  if (view && view.room && view.room.is_member === false && view.room.kind === 'room') {
-    const join = el('button', { type: 'button', className: 'button primary small', text: 'Join room' });
-    join.addEventListener('click', () => joinRoom(view));
-    setNotice('You are not a member of this room.', 'info', join);
-  }
+  const visiting = isVisiting(view);
+  dom.composerForm.hidden = visiting;
+  dom.joinBar.hidden = !visiting;
+  dom.joinRoom.disabled = false;
+  dom.roomPane.classList.toggle('read-only', visiting);
 }
 
-async function joinRoom(view) {
+/** Join the public room I am reading, and turn it into the usual room view. */
+export async function joinOpenRoom() {
+  const view = state.view;
+  if (!isVisiting(view)) return;
+  dom.joinRoom.disabled = true;
   try {
     const data = await api.post(roomPath(view.slug, '/join'));
     state.rooms.set(data.room.slug, { ...data.room, is_member: true });
-    openRoom(view.slug);
+    if (state.view === view) await openRoom(view.slug);
+    dom.composer.focus();
   } catch (err) {
+    dom.joinRoom.disabled = false;
     if (!handleAuthError(err)) toast(err.message);
   }
 }

@@ -1,5 +1,6 @@
 /* "… is typing": showing others' notices, and sending mine now and then while I type. */
 
+import { isBlank } from './blank.js';
 import { dom } from './dom.js';
 import { handleAuthError } from './notices.js';
 import { canSend } from './room.js';
@@ -45,10 +46,18 @@ export function onTypingEvent(event) {
 
 export function sendTyping() {
   const view = state.view;
-  if (!canSend(view) || !dom.composer.value.trim()) return;
+  if (!canSend(view) || isBlank(dom.composer.value)) return;
   const now = Date.now();
   if (now - view.lastTypingSent < TYPING_SEND_EVERY_MS) return;
   view.lastTypingSent = now;
-  state.typingSent = api.post(roomPath(view.slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS })
-    .catch((err) => { handleAuthError(err); });
+  // After my sends still on their way: typing a follow-up must reach the server after the
+  // message, which ends the server's throttle for me (a notice before it would be a repeat).
+  const slug = view.slug;
+  state.typingSent = state.sendQueue.then(() => {
+    if (Date.now() - now < TYPING_SEND_EVERY_MS) {
+      return api.post(roomPath(slug, '/typing'), undefined, { timeout: TYPING_SEND_EVERY_MS });
+    }
+    if (view.lastTypingSent === now) view.lastTypingSent = 0; // stale after a slow send: the next key says it
+    return undefined;
+  }).catch((err) => { handleAuthError(err); });
 }
