@@ -70,3 +70,14 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
         if authenticate(self.request, username=self.user.email, password=old_password) is None:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return old_password
+
+
+class ProfileForm(forms.ModelForm):
+    """The settings page's name and theme."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "theme"]
+        labels = {"theme": "Theme"}
+        help_texts = {"theme": "“Match the system” follows your device's light or dark setting."}
+

@@ -65,6 +65,14 @@ class UserManager(BaseUserManager):
 ASSISTANT_EMAIL = "assistant@parley.invalid"
 
 
+class Theme(models.TextChoices):
+    """How a person's pages look: as their system says (prefers-color-scheme), or always light or dark."""
+
+    SYSTEM = "system", "Match the system"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by email; `is_approved` is False while staff approval is pending."""
 
@@ -90,6 +98,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # sees the rooms it is invited to or DMed in (RoomQuerySet.visible_to).
     is_bot = models.BooleanField(default=False, db_default=False)
     bot_owner = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="bots")
+    # Kept on the server so it follows the person to every browser; base.html renders it as
+    # <html data-theme>, so the page is drawn in it from the first paint, with no script.
+    theme = models.CharField(max_length=6, choices=Theme.choices, default=Theme.SYSTEM, db_default=Theme.SYSTEM)
 
     objects = UserManager()
 
