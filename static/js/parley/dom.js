@@ -28,6 +28,7 @@ export const dom = {
   leaveRoom: $('leave-room'),
   roomPane: $('room-pane'),
   dropZone: $('drop-zone'),
+  messageLog: $('message-log'),
   messages: $('messages'),
   jumpNewest: $('jump-newest'),
   typing: $('typing'),

@@ -7,7 +7,7 @@ import { sleep } from './api.js';
 import { Backoff } from './backoff.js';
 import { dom } from './dom.js';
 import { renderMembers } from './members.js';
-import { addToView, fillViewport, redrawMessages, revealMessage, updateSeenBy } from './messages.js';
+import { addToView, fillViewport, hushLog, redrawMessages, revealMessage, updateSeenBy } from './messages.js';
 import { handleAuthError, logUnexpected, setNotice, toast } from './notices.js';
 import { markRead, scheduleRead } from './read.js';
 import { renderReply } from './reply.js';
@@ -57,6 +57,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   state.view = view;
   resetUploads(); // they were uploaded into the room left
 
+  const release = hushLog(); // the room's history is not read out as it loads (livelog.js)
   dom.messages.replaceChildren(el('li', { className: 'history-note', text: 'Loading messages…' }));
   dom.typing.textContent = '';
   dom.jumpNewest.hidden = true;
@@ -69,7 +70,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   renderReply();
   renderSidebar();
   renderSearchActive();
-  return loadView(view, focusId, new Backoff());
+  return loadView(view, focusId, new Backoff()).finally(release);
 }
 
 async function loadView(view, focusId, backoff) {
