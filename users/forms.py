@@ -64,6 +64,8 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
     def __init__(self, user, *args, request=None, **kwargs):
         self.request = request
         super().__init__(user, *args, **kwargs)
+        # It is no longer the page's first form: the focus stays at the top, where the page starts.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
