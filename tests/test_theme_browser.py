@@ -134,3 +134,21 @@ def test_an_unknown_email_gets_the_same_page_in_the_browser(browser, live_server
         assert "nobody-at-all@example.com" not in (tmp_path / "server0.log").read_text(errors="replace")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_room_card_looks_the_same_whether_or_not_one_is_a_member(browser, live_server_url, size):
+    """The members panel's `.member` rule once reached the rooms page's member cards too."""
+    context, other_context = new_context(browser, size, "light"), new_context(browser, size, "light")
+    try:
+        ana, ben = register(context, live_server_url, "Ana", "Alves"), register(other_context, live_server_url, "Ben", "Brown")
+        mine, theirs = ana.create_room(), ben.create_room()
+        ana.page.goto(live_server_url + "/rooms/")
+        look = """(card) => { const s = getComputedStyle(card), name = getComputedStyle(card.querySelector('.room-name'));
+            return [s.paddingTop, s.paddingBottom, s.fontSize, name.fontSize]; }"""
+        member = ana.page.locator(f".room-card.member[data-slug='{mine['slug']}']").evaluate(look)
+        other = ana.page.locator(f".room-card:not(.member)[data-slug='{theirs['slug']}']").evaluate(look)
+        assert member == other
+    finally:
+        context.close()
+        other_context.close()
