@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: serve test test-js test-sqlite test-postgres deps system-deps bench purge
+.PHONY: serve test test-js test-deps test-sqlite test-postgres deps system-deps bench purge
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,7 @@ serve: deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start -p $(PORT)
 
 # The browser client's unit tests, then the whole suite on the SQLite default, then again on PostgreSQL.
-test: deps system-deps test-js test-sqlite test-postgres
+test: deps system-deps test-js test-deps test-sqlite test-postgres
 
 # The pure modules of static/js/parley/ under Node's own test runner (no npm, no packages).
 # Debian's nodejs is installed only when node is missing. The shell expands the glob, so any
@@ -33,6 +33,13 @@ test-js:
 	@command -v node >/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null)
 	node --test tests/js/*.test.mjs
+
+# What the browser tests inject into pages (tests/package.json: axe-core, pinned, nothing else),
+# from the npm registry into tests/node_modules; Debian's npm is installed only when npm is missing.
+test-deps:
+	@command -v npm >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null)
+	npm ci --prefix tests --ignore-scripts --no-audit --no-fund
 
 # Tests marked `postgres` need PostgreSQL itself; they run in the second pass.
 test-sqlite:

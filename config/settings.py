@@ -230,6 +230,22 @@ PARLEY_SITE_URL = os.environ.get("PARLEY_SITE_URL", "http://127.0.0.1:8000").str
 PARLEY_BOTS_TIMEOUT_SECONDS = env_int("PARLEY_BOTS_TIMEOUT_SECONDS", 10, minimum=1)
 PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS = env_bool("PARLEY_BOTS_ALLOW_PRIVATE_ENDPOINTS")
 
+# Email, for "Forgot password?" (Django's password-reset views). By default the mail is
+# printed to the server's console; set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend
+# and the SMTP settings to send it.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "").strip() or "django.core.mail.backends.console.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, port 587) or EMAIL_USE_SSL (port 465), not both.")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "Parley <parley@localhost>"
+# How long a password-reset link works.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600, minimum=60)
+
 # Security and abuse limits (README "Security and reliability") ----------------------
 
 # Behind HTTPS. PARLEY_HTTPS (on by default in production) makes cookies secure,
@@ -284,6 +300,9 @@ PARLEY_RATE_LOGIN_EMAIL_IP = env_rate("PARLEY_RATE_LOGIN_EMAIL_IP", "10/15m")
 PARLEY_RATE_LOGIN_IP = env_rate("PARLEY_RATE_LOGIN_IP", "300/15m")
 PARLEY_RATE_LOGIN_EMAIL = env_rate("PARLEY_RATE_LOGIN_EMAIL", "100/1h")
 PARLEY_RATE_REGISTER_IP = env_rate("PARLEY_RATE_REGISTER_IP", "50/1h")
+# "Forgot password?": forms sent per address, and mails per email (over it, silently none).
+PARLEY_RATE_PASSWORD_RESET_IP = env_rate("PARLEY_RATE_PASSWORD_RESET_IP", "20/1h")
+PARLEY_RATE_PASSWORD_RESET_EMAIL = env_rate("PARLEY_RATE_PASSWORD_RESET_EMAIL", "3/1h")
 PARLEY_RATE_SEND_USER = env_rate("PARLEY_RATE_SEND_USER", "60/1m")
 PARLEY_RATE_SEND_IP = env_rate("PARLEY_RATE_SEND_IP", "1200/1m")
 # The other writes, per user. Each reaches other people (an event in their rooms,

@@ -112,6 +112,10 @@ LOGIN_EMAIL = Rule("login_fail_email", "PARLEY_RATE_LOGIN_EMAIL", per="email")
 # Not 1: the owner may mistype once or twice while someone else is guessing.
 LOCKDOWN_TRIES = 3
 REGISTER_IP = Rule("register_ip", "PARLEY_RATE_REGISTER_IP", per="ip")
+# "Forgot password?": requests per address (over it, a 429), and mails per email (over it, none is
+# sent but the answer is the same, so it tells nobody whether the email has an account).
+PASSWORD_RESET_IP = Rule("password_reset_ip", "PARLEY_RATE_PASSWORD_RESET_IP", per="ip")
+PASSWORD_RESET_EMAIL = Rule("password_reset_email", "PARLEY_RATE_PASSWORD_RESET_EMAIL", per="email")
 SEND_USER = Rule("send_user", "PARLEY_RATE_SEND_USER", per="user")
 SEND_IP = Rule("send_ip", "PARLEY_RATE_SEND_IP", per="ip")
 POLL_USER = Rule("poll_user", "PARLEY_RATE_POLL_USER", per="user", shared=False)
@@ -234,6 +238,12 @@ def login_attempt(request, email, *, now=None):
         attempt.cancel()  # a refused (or broken) attempt checked no password: it counts nowhere
         raise
     return attempt
+
+
+def password_reset_allowed(email, *, now=None):
+    """Count a reset mail for `email`; False when that email has had its share (send nothing)."""
+    counted = _count(PASSWORD_RESET_EMAIL, (email or "").strip().lower(), now=now)
+    return counted is None or not counted.over
 
 
 # Who -------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
     def __init__(self, user, *args, request=None, **kwargs):
         self.request = request
         super().__init__(user, *args, **kwargs)
+        # It is no longer the page's first form: the focus stays at the top, where the page starts.
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
@@ -80,3 +82,14 @@ class NotificationSettingsForm(forms.ModelForm):
         fields = ["notify_default", "notify_sound"]
         labels = {"notify_default": "Notify me about", "notify_sound": "Play a sound with each notification"}
         help_texts = {"notify_default": "For every room you have not chosen a level for (the room's bell in the chat)."}
+
+
+class ProfileForm(forms.ModelForm):
+    """The settings page's name and theme."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "theme"]
+        labels = {"theme": "Theme"}
+        help_texts = {"theme": "“Match the system” follows your device's light or dark setting."}
+

@@ -72,6 +72,14 @@ NOTIFY_NONE = "none"  # muted: no notifications, not bold; mentions still count
 NOTIFY_LEVELS = [(NOTIFY_ALL, "All messages"), (NOTIFY_MENTIONS, "Mentions only"), (NOTIFY_NONE, "Nothing (muted)")]
 
 
+class Theme(models.TextChoices):
+    """How a person's pages look: as their system says (prefers-color-scheme), or always light or dark."""
+
+    SYSTEM = "system", "Match the system"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person, known by email; `is_approved` is False while staff approval is pending."""
 
@@ -101,6 +109,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # whether the chat page plays a short sound with a notification.
     notify_default = models.CharField(max_length=8, choices=NOTIFY_LEVELS, default=NOTIFY_ALL, db_default=NOTIFY_ALL)
     notify_sound = models.BooleanField(default=False, db_default=False)
+    # Kept on the server so it follows the person to every browser; base.html renders it as
+    # <html data-theme>, so the page is drawn in it from the first paint, with no script.
+    theme = models.CharField(max_length=6, choices=Theme.choices, default=Theme.SYSTEM, db_default=Theme.SYSTEM)
 
     objects = UserManager()
 

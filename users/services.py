@@ -39,6 +39,13 @@ def user_delete(*, user: User) -> None:
     user.delete()
 
 
+def user_profile_update(*, user: User, first_name: str, last_name: str, theme: str) -> User:
+    """Change how the user is named and how their pages look (an already validated name and theme)."""
+    user.first_name, user.last_name, user.theme = first_name, last_name, theme
+    user.save(update_fields=["first_name", "last_name", "theme"])
+    return user
+
+
 def user_password_change(*, user: User, password: str) -> None:
     """Set a new (already validated) password.
 

@@ -1,18 +1,26 @@
-"""Account pages: log in, register, log out, settings, and the staff approval page."""
+"""Account pages: log in, register, log out, settings, "forgot password", and the staff approval page."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import (
+    LoginView,
+    PasswordResetCompleteView,
+    PasswordResetConfirmView,
+    PasswordResetDoneView,
+    PasswordResetView,
+)
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from parley import ratelimit
 
 from . import services
-from .forms import LoginForm, NotificationSettingsForm, PasswordChangeForm, RegisterForm
+from .forms import LoginForm, NotificationSettingsForm, PasswordChangeForm, ProfileForm, RegisterForm
 from .models import User
 
 
@@ -45,9 +53,7 @@ def account_settings(request):
         update_session_auth_hash(request, request.user)
         messages.success(request, "Password changed. Every other session and app is logged out.")
         return redirect("settings")
-    return render(request, "users/settings.html", {
-        "form": form, "notification_form": NotificationSettingsForm(instance=request.user),
-    })
+    return _settings_page(request, password_form=form)
 
 
 @require_POST
@@ -61,9 +67,61 @@ def notification_settings(request):
         )
         messages.success(request, "Notification settings saved.")
         return redirect("settings")
+    return _settings_page(request, notification_form=form, status=400)
+
+
+@require_POST
+@login_required
+def profile_update(request):
+    """Change my name and my theme."""
+    form = ProfileForm(request.POST, instance=User(theme=request.user.theme))
+    if not form.is_valid():
+        return _settings_page(request, profile_form=form, status=400)
+    services.user_profile_update(user=request.user, **form.cleaned_data)
+    messages.success(request, "Settings saved.")
+    return redirect("settings")
+
+
+def _settings_page(request, *, password_form=None, profile_form=None, notification_form=None, status=200):
     return render(request, "users/settings.html", {
-        "form": PasswordChangeForm(request.user, request=request), "notification_form": form,
-    }, status=400)
+        "form": password_form or PasswordChangeForm(request.user, request=request),
+        "profile_form": profile_form or ProfileForm(instance=request.user),
+        "notification_form": notification_form or NotificationSettingsForm(instance=request.user),
+    }, status=status)
+
+
+@method_decorator(ratelimit.limit(ratelimit.PASSWORD_RESET_IP, methods=("POST",)), name="dispatch")
+class ParleyPasswordResetView(PasswordResetView):
+    """Django's "forgot password" form: the same answer whether or not the email has an account."""
+
+    template_name = "users/password_reset_form.html"
+    email_template_name = "users/password_reset_email.txt"
+    subject_template_name = "users/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        if not ratelimit.password_reset_allowed(form.cleaned_data["email"]):
+            return HttpResponseRedirect(self.get_success_url())  # no mail, the same answer
+        return super().form_valid(form)
+
+
+class ParleyPasswordResetDoneView(PasswordResetDoneView):
+    template_name = "users/password_reset_done.html"
+
+
+class ParleyPasswordResetConfirmView(PasswordResetConfirmView):
+    """Set a new password from the mailed link.
+
+    Saving it ends every session and token of the user, as a password change
+    does (users/revocation.py); this browser is not logged in either.
+    """
+
+    template_name = "users/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+
+class ParleyPasswordResetCompleteView(PasswordResetCompleteView):
+    template_name = "users/password_reset_complete.html"
 
 
 @require_POST

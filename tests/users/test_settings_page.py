@@ -92,3 +92,72 @@ def test_the_settings_forms_need_the_csrf_token(make_user):
     assert client.post("/settings/", {"old_password": PASSWORD, "new_password1": NEW_PASSWORD,
                                       "new_password2": NEW_PASSWORD}).status_code == 403
     assert logged_in(client)
+
+
+# Name and theme (issue 14) ----------------------------------------------------------------------
+
+
+def test_the_settings_page_shows_the_name_and_theme_form_filled_in(make_user):
+    html = browser(make_user("Ana")).get("/settings/").content.decode()
+    assert 'action="/settings/profile"' in html
+    assert 'name="first_name"' in html and 'value="Ana"' in html and 'name="last_name"' in html
+    assert '<option value="system" selected>' in html
+    for value in ("light", "dark"):
+        assert f'<option value="{value}">' in html
+
+
+def test_saving_the_name_and_theme_changes_them_and_every_page_is_drawn_in_the_theme(make_user):
+    ana = make_user("Ana")
+    client = browser(ana)
+    assert '<html lang="en" data-theme="system">' in client.get("/rooms/").content.decode()
+    response = client.post("/settings/profile", {"first_name": "Anna", "last_name": "Lee", "theme": "dark"})
+    assert response.status_code == 302 and response["Location"] == "/settings/"
+    assert "Settings saved." in client.get("/settings/").content.decode()
+    ana.refresh_from_db()
+    assert (ana.first_name, ana.last_name, ana.theme, ana.display_name) == ("Anna", "Lee", "dark", "Anna Lee")
+    for path in ("/rooms/", "/settings/", "/people/"):
+        html = client.get(path).content.decode()
+        assert '<html lang="en" data-theme="dark">' in html, path
+        assert '<meta name="color-scheme" content="dark">' in html, path
+
+
+def test_the_theme_follows_the_person_to_another_browser(make_user):
+    ana = make_user("Ana")
+    browser(ana).post("/settings/profile", {"first_name": "Ana", "last_name": "Tester", "theme": "light"})
+    html = browser(ana).get("/rooms/").content.decode()
+    assert '<html lang="en" data-theme="light">' in html and '<meta name="color-scheme" content="light">' in html
+
+
+def test_pages_without_a_person_follow_the_system():
+    html = Client().get("/login/").content.decode()
+    assert '<html lang="en" data-theme="system">' in html
+    assert '<meta name="color-scheme" content="light dark">' in html
+
+
+@pytest.mark.parametrize("form, field", [
+    ({"first_name": "", "last_name": "Lee", "theme": "dark"}, "first_name"),
+    ({"first_name": "A" * 151, "last_name": "Lee", "theme": "dark"}, "first_name"),
+    ({"first_name": "Anna", "last_name": "Lee", "theme": "purple"}, "theme"),
+    ({"first_name": "Anna", "last_name": "Lee"}, "theme"),
+])
+def test_a_refused_profile_change_says_why_and_changes_nothing(make_user, form, field):
+    ana = make_user("Ana")
+    client = browser(ana)
+    response = client.post("/settings/profile", form)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f'id="id_{field}_error"' in html
+    assert '<span class="whoami" title="' in html and ">Ana Tester</span>" in html  # the header kept the stored name
+    ana.refresh_from_db()
+    assert (ana.first_name, ana.last_name, ana.theme) == ("Ana", "Tester", "system")
+
+
+def test_the_profile_form_takes_posts_from_logged_in_people_only(make_user):
+    assert Client().post("/settings/profile", {"first_name": "X", "last_name": "Y", "theme": "dark"})["Location"].startswith("/login/")
+    assert browser(make_user("Ana")).get("/settings/profile").status_code == 405
+
+
+def test_the_settings_page_has_a_place_for_notification_defaults():
+    from django.template.loader import get_template
+
+    assert get_template("users/_notification_settings.html").render({}).strip() == ""

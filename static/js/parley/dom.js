@@ -41,6 +41,7 @@ export const dom = {
   roomNotifyText: $('room-notify-text'),
   roomPane: $('room-pane'),
   dropZone: $('drop-zone'),
+  messageLog: $('message-log'),
   messages: $('messages'),
   jumpNewest: $('jump-newest'),
   typing: $('typing'),

@@ -10,6 +10,7 @@ import { sleep } from './api.js';
 import { attachmentList } from './attachments.js';
 import { needsOlder } from './divider.js';
 import { dom } from './dom.js';
+import { quietRegion } from './livelog.js';
 import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { reactionChips } from './reactions.js';
 import { scheduleRead } from './read.js';
@@ -76,7 +77,7 @@ export function reactionRow(msg, { canReact = true } = {}) {
       className: `reaction${chip.mine ? ' mine' : ''}`,
       dataset: { action: 'toggle-reaction', emoji: chip.emoji },
       'aria-pressed': String(chip.mine),
-      'aria-label': `${chip.label} (${chip.count})`,
+      'aria-label': `${chip.emoji} ${chip.count}: ${chip.label}`, // starts with what it shows (WCAG 2.5.3)
       title: chip.label,
       disabled: !canReact,
     }, [
@@ -242,7 +243,7 @@ export function removeMessageFromView(view, id) {
 }
 
 export function daySeparator(iso) {
-  return el('li', { className: 'day-separator', role: 'separator' }, [
+  return el('li', { className: 'day-separator' }, [ // an item of the list, so the list holds only items
     el('span', { text: dayLabel(new Date(iso)) }),
   ]);
 }
@@ -304,9 +305,27 @@ function pendingFor(slug) {
   return [...state.pending.values()].filter((p) => p.room === slug);
 }
 
-/** Redraw the list from the view (nodes are reused, so this is cheap). */
+// How long after a change the log stays busy: the accessibility tree takes the change a moment later.
+const LOG_SETTLE_MS = 150;
+
+/** Hold the message log quiet (aria-busy) while history goes in; call the returned function when done. */
+export const hushLog = quietRegion(
+  (busy) => dom.messageLog.setAttribute('aria-busy', String(busy)),
+  (fn) => setTimeout(fn, LOG_SETTLE_MS),
+);
+
+/** Redraw the list from the view (nodes are reused, so this is cheap). It is not read out. */
 export function redrawMessages(view) {
   if (state.view !== view) return;
+  const release = hushLog();
+  try {
+    drawMessages(view);
+  } finally {
+    release();
+  }
+}
+
+function drawMessages(view) {
   const items = [];
   if (view.room && view.room.is_ephemeral) {
     items.push(el('li', { className: 'history-note', text: 'This room is ephemeral: its history is not kept. You see only the messages that arrive while you are here.' }));

@@ -11,7 +11,7 @@ import { renderMembers } from './members.js';
 import { firstUnreadId, openingScroll } from './divider.js';
 import { bellText, levelOf } from './levels.js';
 import {
-  addToView, fillViewport, loadUntilFirstUnread, redrawMessages, revealMessage, scrollToNewMessages, updateSeenBy,
+  addToView, fillViewport, hushLog, loadUntilFirstUnread, redrawMessages, revealMessage, scrollToNewMessages, updateSeenBy,
 } from './messages.js';
 import { notifyDefault } from './notifysettings.js';
 import { handleAuthError, logUnexpected, setNotice, toast } from './notices.js';
@@ -65,6 +65,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   state.view = view;
   resetUploads(); // they were uploaded into the room left
 
+  const release = hushLog(); // the room's history is not read out as it loads (livelog.js)
   dom.messages.replaceChildren(el('li', { className: 'history-note', text: 'Loading messages…' }));
   dom.typing.textContent = '';
   dom.jumpNewest.hidden = true;
@@ -78,7 +79,7 @@ export function openRoom(slug, { push = false, replace = false, focusId = null }
   renderReply();
   renderSidebar();
   renderSearchActive();
-  return loadView(view, focusId, new Backoff());
+  return loadView(view, focusId, new Backoff()).finally(release);
 }
 
 async function loadView(view, focusId, backoff) {
