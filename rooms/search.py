@@ -19,10 +19,11 @@ On SQLite it is a plain fallback with the same filters and orders: every word
 must appear (LIKE, escaped by Django; no stemming), ranked by how often the
 words occur.
 
-Orders. `newest` (the default, as Slack's and Zulip's): newest first, pages by
-message id, exact at any depth. It stays fast however many messages match: the
-database walks the newest messages backwards and stops at the page's end, or,
-for a rare word, takes the few matches from the index. `relevance`: the newest
+Orders. `newest` (the default, as Slack's and Zulip's): newest first (by
+created_at, then id), pages by position, exact at any depth. It stays fast
+however many messages match: the database walks the index on (created_at, id)
+backwards, from the date a `before:` names if any, and stops at the page's end;
+or, for a rare word, takes the few matches from the GIN index and sorts them. `relevance`: the newest
 RELEVANCE_WINDOW matches, best ranked first (ts_rank over the stored vector; on
 SQLite, occurrences), pages by offset within them. Ranking every match is what
 made a common word in a room of 200,000 messages take two seconds; in a chat,
@@ -58,6 +59,7 @@ RELEVANCE_WINDOW = 1000
 ORDERS = ("newest", "relevance")
 VECTOR_COLUMN = "search_vector"
 VECTOR_INDEX = "message_search_vector"
+VECTOR_STATISTICS = 1000  # as migration 0011 sets it: why, there
 # A filter is `key:value`, the value a word or "quoted words"; other `x:y` are plain words.
 FILTER = re.compile(r'(?<!\S)(from|in|before|after|on|has|is):("[^"]*"|\S+)', re.IGNORECASE)
 HAS = {"file", "link", "image"}
@@ -152,18 +154,42 @@ def search(*, user, text: str, room=None, order: str = "newest", page: str | Non
         return Page([], None)
     if order == "relevance" and query.has_words:
         return _ranked_page(found, _rank(query.words), page, limit)
-    before = _page_number(page, "b")
-    if before is not None:
-        found = found.filter(id__lt=before)
-    rows = list(found.with_refs().order_by("-id")[: limit + 1])
+    newest = ("-created_at", "-id")
+    after = _page_position(page)
+    if after is not None:  # the messages after the last one shown, in this order
+        created_at, message_id = after
+        found = found.filter(created_at__lte=created_at).filter(
+            Q(created_at__lt=created_at) | Q(id__lt=message_id))
+    rows = list(found.with_refs().order_by(*newest)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, f"b{rows[-1].id}" if more else None)
+    return Page(rows, _position_page(rows[-1]) if more else None)
+
+
+def _position_page(message):
+    return f"b{int(message.created_at.timestamp() * 1_000_000)}.{message.id}"
+
+
+def _page_position(page):
+    """The (created_at, id) a `newest` page continues after."""
+    if not page:
+        return None
+    stamp, _, message_id = page[1:].partition(".")
+    if page[0] != "b" or not (stamp.isdigit() and message_id.isdigit() and stamp.isascii() and message_id.isascii()) \
+            or len(page) > 40:
+        raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page")
+    try:
+        created_at = datetime.datetime.fromtimestamp(int(stamp) / 1_000_000, tz=datetime.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page") from None
+    return created_at, int(message_id)
 
 
 def _ranked_page(found, rank, page, limit):
     offset = _page_number(page, "o") or 0
-    ranked = list(found.annotate(rank=rank).order_by("-id").values_list("id", "rank")[:RELEVANCE_WINDOW])
+    ranked = list(
+        found.annotate(rank=rank).order_by("-created_at", "-id").values_list("id", "rank")[:RELEVANCE_WINDOW]
+    )
     ranked.sort(key=lambda row: (-row[1], -row[0]))
     ids = [row[0] for row in ranked[offset: offset + limit + 1]]
     more = len(ids) > limit
@@ -313,6 +339,9 @@ def vector_rebuild(*, language: str, db=connection) -> None:
         cursor.execute(f'ALTER TABLE "{table}" DROP COLUMN IF EXISTS "{VECTOR_COLUMN}"')
         cursor.execute(vector_column_sql(table, language))
         cursor.execute(f'CREATE INDEX "{VECTOR_INDEX}" ON "{table}" USING gin ("{VECTOR_COLUMN}")')
+        cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{VECTOR_COLUMN}" SET STATISTICS {VECTOR_STATISTICS}')
+    with db.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{table}"')  # the planner's word counts, for the new column
     _language = None
 
 

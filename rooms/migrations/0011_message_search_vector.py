@@ -30,6 +30,10 @@ def add_vector(apps, schema_editor):
         f"(to_tsvector('{language}'::regconfig, text)) STORED"
     )
     schema_editor.execute(f"CREATE INDEX message_search_vector ON {TABLE} USING gin (search_vector)")
+    # A sample of 300,000 rows and the 10,000 most common words (100 and 1,000 by default): the
+    # planner then knows a rare word is rare, and takes its few matches from the index instead of
+    # walking the newest messages backwards looking for them (1.6 s instead of 1 ms at 400,000 messages).
+    schema_editor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN search_vector SET STATISTICS 1000")
 
 
 def drop_vector(apps, schema_editor):
