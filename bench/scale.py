@@ -365,6 +365,7 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="write every measurement here")
     parser.add_argument("--fresh", action="store_true", help="build the dataset again")
     parser.add_argument("--drop-cache", action="store_true", help="drop the cached dataset at the end")
+    parser.add_argument("--prepare", action="store_true", help="only build the dataset if it is not cached")
     parser.add_argument("--seed-into", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seed_into:
@@ -374,6 +375,13 @@ def main(argv=None):
     def log(line):
         print(line, file=sys.stderr, flush=True)
 
+    if args.prepare:
+        from bench.server import ROOT
+
+        if args.fresh or not database_exists(cache_name(ROOT)):
+            build_cache(cache_name(ROOT), log)
+        log(f"dataset ready: {cache_name(ROOT)}")
+        return
     results = run(args, log)
     report(results)
     if args.json:

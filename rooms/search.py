@@ -166,8 +166,12 @@ def search(*, user, text: str, room=None, order: str = "newest", page: str | Non
     return Page(rows, _position_page(rows[-1]) if more else None)
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def _position_page(message):
-    return f"b{int(message.created_at.timestamp() * 1_000_000)}.{message.id}"
+    return f"b{(message.created_at - EPOCH) // MICROSECOND}.{message.id}"
 
 
 def _page_position(page):
@@ -179,8 +183,8 @@ def _page_position(page):
             or len(page) > 40:
         raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page")
     try:
-        created_at = datetime.datetime.fromtimestamp(int(stamp) / 1_000_000, tz=datetime.timezone.utc)
-    except (OverflowError, ValueError, OSError):
+        created_at = EPOCH + int(stamp) * MICROSECOND
+    except OverflowError:
         raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page") from None
     return created_at, int(message_id)
 
