@@ -283,6 +283,45 @@ def timed(conn, path):
     return elapsed, json.loads(body)
 
 
+class Cpu:
+    """CPU seconds spent by the server's processes and by the PostgreSQL backends serving its database.
+
+    On a shared machine wall-clock times include waiting for a core; CPU time
+    per request does not, so both are reported. The backends are found in
+    pg_stat_activity by database name and read from /proc (the server keeps its
+    pooled connections open, so they live across requests).
+    """
+
+    def __init__(self, server, database):
+        from bench.server import TreeUsage
+
+        self.server = TreeUsage(server.process.pid, relist=0)
+        self.database = database
+        self.admin = admin()
+
+    def backends(self):
+        with self.admin.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           [self.database])
+            return [row[0] for row in cursor.fetchall()]
+
+    def now(self):
+        from bench.server import read_stat
+
+        pg = {}
+        for pid in self.backends():
+            stat = read_stat(pid)
+            if stat:
+                pg[pid] = stat[1]
+        return self.server.sample()["cpu"], pg
+
+    @staticmethod
+    def spent(before, after):
+        """(app seconds, database seconds) between two readings."""
+        database = sum(cpu - before[1].get(pid, 0) for pid, cpu in after[1].items())
+        return after[0] - before[0], database
+
+
 def run(args, log):
     from bench.http import Connection
     from bench.server import ROOT, Server, drop_database, wait_for_quiet
@@ -306,30 +345,40 @@ def run(args, log):
         idle = wait_for_quiet(60, log=log)
         results["machine_busy_cores_before"] = round(idle, 2)
         client = Connection("127.0.0.1", server.port, token=READER_KEY)
+        cpu = Cpu(server, name)
+
+        def measure(path, n):
+            before = cpu.now()
+            times = [timed(client, path)[0] for _ in range(n)]
+            app, database = Cpu.spent(before, cpu.now())
+            return times, {"app_cpu_ms": round(app * 1000 / n, 2), "db_cpu_ms": round(database * 1000 / n, 2)}
+
         for group, label, params in SEARCHES:
             path = "/api/search?" + urllib.parse.urlencode(params)
             _, answer = timed(client, path)  # warm-up; and what it finds
-            times = [timed(client, path)[0] for _ in range(args.repeat)]
+            times, spent = measure(path, args.repeat)
             results["searches"].append({"group": group, "query": label, "params": params, "times": times,
-                                        "found": len(answer["messages"]), "has_more": answer.get("has_more")})
+                                        "found": len(answer["messages"]), "has_more": answer.get("has_more"),
+                                        **spent})
             log(f"  search {group:<9} {label:<32} p50 {percentile(times, 0.5) * 1000:7.1f} ms"
                 f"  ({len(answer['messages'])} found)")
             if answer.get("next"):  # the second page, where the API has pages
                 page_path = path + "&" + urllib.parse.urlencode({"page": answer["next"]})
-                times = [timed(client, page_path)[0] for _ in range(args.repeat)]
+                times, spent = measure(page_path, args.repeat)
                 results["searches"].append({"group": group, "query": label + ", page 2", "params": params,
-                                            "times": times, "found": None, "has_more": None})
+                                            "times": times, "found": None, "has_more": None, **spent})
         for state in ("all unread", "mostly read"):
             read_state(url, state)
             _, answer = timed(client, "/api/rooms")
-            times = [timed(client, "/api/rooms")[0] for _ in range(args.repeat * 3)]
+            times, spent = measure("/api/rooms", args.repeat * 3)
             unread = sum(room.get("unread_count", 0) for room in answer["rooms"])
             mentions = sum(room.get("mention_count", 0) for room in answer["rooms"])
             results["rooms"].append({"state": state, "times": times, "rooms": len(answer["rooms"]),
-                                     "unread": unread, "mentions": mentions})
+                                     "unread": unread, "mentions": mentions, **spent})
             log(f"  GET /api/rooms, {state}: p50 {percentile(times, 0.5) * 1000:.1f} ms "
                 f"({len(answer['rooms'])} rooms, {unread} unread, {mentions} mentions)")
         client.close()
+        cpu.admin.close()
     finally:
         server.stop()
         drop_database(name)
@@ -339,24 +388,28 @@ def run(args, log):
 
 
 def report(results):
+    """Print wall-clock p50/p99 (ms) per query, and CPU ms per request: the app's and PostgreSQL's."""
     print()
-    print(f"{'search':<44} {'n':>4} {'p50 ms':>8} {'p99 ms':>8}")
+    header = f"{'':<52} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'app cpu':>8} {'db cpu':>8}"
+    print(header)
+
+    def line(label, rows):
+        times = [t for row in rows for t in row["times"]]
+        n = len(times)
+        app = sum(row["app_cpu_ms"] * len(row["times"]) for row in rows) / n
+        database = sum(row["db_cpu_ms"] * len(row["times"]) for row in rows) / n
+        print(f"{label:<52} {n:>4} {percentile(times, 0.5) * 1000:>8.1f} {percentile(times, 0.99) * 1000:>8.1f}"
+              f" {app:>8.1f} {database:>8.1f}")
+
     for group in ("big room", "401 rooms"):
         rows = [r for r in results["searches"] if r["group"] == group]
         for row in rows:
-            print(f"  {group + ': ' + row['query']:<42} {len(row['times']):>4} "
-                  f"{percentile(row['times'], 0.5) * 1000:>8.1f} {percentile(row['times'], 0.99) * 1000:>8.1f}")
-        every = [t for row in rows for t in row["times"]]
-        print(f"{'all searches, ' + group:<44} {len(every):>4} {percentile(every, 0.5) * 1000:>8.1f} "
-              f"{percentile(every, 0.99) * 1000:>8.1f}")
-    every = [t for row in results["searches"] for t in row["times"]]
-    print(f"{'all searches':<44} {len(every):>4} {percentile(every, 0.5) * 1000:>8.1f} "
-          f"{percentile(every, 0.99) * 1000:>8.1f}")
+            line(f"  search, {group}: {row['query']}", [row])
+        line(f"all searches, {group}", rows)
+    line("all searches", results["searches"])
     for row in results["rooms"]:
-        print(f"{'GET /api/rooms, ' + row['state']:<44} {len(row['times']):>4} "
-              f"{percentile(row['times'], 0.5) * 1000:>8.1f} {percentile(row['times'], 0.99) * 1000:>8.1f}"
-              f"   ({row['rooms']} rooms, {row['unread']} unread, {row['mentions']} mentions)")
-    print(f"machine busy before the run: {results['machine_busy_cores_before']} cores (2 cores in all)")
+        line(f"GET /api/rooms, {row['state']} ({row['unread']} unread)", [row])
+    print(f"machine busy before the run: {results['machine_busy_cores_before']} cores of 2")
 
 
 def main(argv=None):

@@ -314,7 +314,7 @@ def message_search(request):
         raise invalid("order is newest or relevance.", {"order": ["newest or relevance."]})
     try:
         page = search.search(
-            user=request.user, text=query, room=room, order=order, page=query_str(request, "page", max_length=20),
+            user=request.user, text=query, room=room, order=order, page=query_str(request, "page", max_length=40),
             limit=query_int(request, "limit", default=50, minimum=1, maximum=200), hidden=request.user.blocked_ids,
         )
     except search.BadQuery as error:

@@ -210,9 +210,15 @@ def test_newest_first_is_the_default_order(api, make_user, room_factory):
 
 
 def test_pages_walk_every_match_once_newest_first(api, make_user, room_factory):
+    import datetime
+
     ana = make_user("Ana")
     room = room_factory(ana)
-    post(room, ana, *[f"needle {n}" for n in range(7)], "hay")
+    messages = post(room, ana, *[f"needle {n}" for n in range(7)], "hay")
+    # Real positions are long (a time in microseconds and an id): the page must fit them.
+    for n, message in enumerate(messages):
+        type(message).objects.filter(pk=message.pk).update(
+            created_at=datetime.datetime(9999, 12, 31, 23, 59, 59, 999990 + n, tzinfo=datetime.timezone.utc))
     client = api(ana)
     seen, page = [], None
     while True:
@@ -239,7 +245,8 @@ def test_pages_by_relevance_walk_every_match_once(api, make_user, room_factory):
 
 
 @pytest.mark.parametrize("params", [
-    {"order": "oldest"}, {"page": "zzz"}, {"page": "b-1"}, {"page": "o1"}, {"page": "b" + "9" * 30},
+    {"order": "oldest"}, {"page": "zzz"}, {"page": "b-1"}, {"page": "b1"}, {"page": "o1"}, {"page": "b9.9x"},
+    {"page": "b" + "9" * 30 + ".1"}, {"page": "b" + "9" * 50},
 ])
 def test_a_bad_order_or_page_is_400_naming_it(api, make_user, params):
     response = api(make_user()).get("/api/search", {"q": "needle", **params})
