@@ -1,6 +1,8 @@
 """Reads about rooms and messages, shaped for the views."""
 from django.db import connection
-from django.db.models import Count, Exists, F, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import (
+    Count, Exists, F, FilteredRelation, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 
 from users.models import User
@@ -19,7 +21,7 @@ def rooms_for(user, *, slug=None) -> list[Room]:
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     members = Membership.objects.filter(room=OuterRef("pk")).order_by().values("room").annotate(n=Count("id")).values("n")
     # Only a DM's two members are serialised (dm_users); a big public room's are never loaded.
-    dm_members = Membership.objects.filter(room__kind=Room.DM).select_related("user").order_by("user_id")
+    dm_members = Membership.objects.select_related("user").order_by("user_id")
     # The user's membership if a stranger's invitation made it and they have not
     # accepted it: who invited them, joined in the same query (serializers._stranger_inviter).
     stranger = FilteredRelation(
@@ -29,16 +31,17 @@ def rooms_for(user, *, slug=None) -> list[Room]:
     if slug is not None:
         rooms = rooms.filter(slug=slug)
     rooms = list(
-        rooms.select_related("created_by")
-        .alias(stranger_invitation=stranger)
+        rooms.alias(stranger_invitation=stranger)
         .annotate(
             is_member=Exists(mine),
             member_count=Coalesce(Subquery(members, output_field=IntegerField()), Value(0)),
             **{f"stranger_{name}": F(f"stranger_invitation__invited_by__{name}") for name in INVITER_FIELDS},
         )
-        .prefetch_related(Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
         .order_by("kind", "name")
     )
+    # Only DMs' members are read: the query names the DMs alone, not every room listed.
+    prefetch_related_objects([room for room in rooms if room.is_dm],
+                             Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
     counts = unread_counts(user, room_id=rooms[0].id if slug is not None and rooms else None)
     for room in rooms:
         room.unread_count, room.mention_count = counts.get(room.id, (0, 0))
