@@ -107,7 +107,10 @@ def parse(text: str) -> Query:
         elif key in ("before", "after", "on"):
             day = _date(key, value)
             start = datetime.datetime.combine(day, datetime.time(), tzinfo=timezone.get_current_timezone())
-            end = start + datetime.timedelta(days=1)
+            try:
+                end = start + datetime.timedelta(days=1)
+            except OverflowError:
+                raise BadQuery(f"{key}: {value} is out of range.") from None
             if key in ("before", "on"):  # before: the day itself excluded, as Slack does
                 bound = start if key == "before" else end
                 query.until = bound if query.until is None else min(query.until, bound)
