@@ -68,8 +68,7 @@ def keywords(question: str, limit: int = MAX_KEYWORDS) -> list[str]:
     """Return what to look for in `question`: its content words as typed, lowercased, once each (one per stem).
 
     Searched words stay as typed: search stems them itself on PostgreSQL (in
-    PARLEY_SEARCH_LANGUAGE) and matches substrings on SQLite, where a stem
-    such as "releas" would find "release" but also less related words.
+    PARLEY_SEARCH_LANGUAGE), and SQLite matches them as substrings.
     """
     found, seen = [], set()
     for word in words(question):
