@@ -443,3 +443,12 @@ def test_postgres_rebuild_in_another_language_and_the_check(api, make_user, room
         settings.PARLEY_SEARCH_LANGUAGE = "english"
         call_command("search_rebuild")
     assert found(client, "deploying") == ["we deploy on Fridays"]
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's answer")
+def test_search_rebuild_on_sqlite_has_nothing_to_do_and_the_check_is_quiet(capsys):
+    from django.core.management import call_command
+
+    call_command("search_rebuild")
+    assert "Nothing to do" in capsys.readouterr().out
+    assert search.check_language(databases=["default"]) == []
