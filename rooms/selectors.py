@@ -42,7 +42,9 @@ def rooms_for(user, *, slug=None) -> list[Room]:
     # Only DMs' members are read: the query names the DMs alone, not every room listed.
     prefetch_related_objects([room for room in rooms if room.is_dm],
                              Prefetch("memberships", queryset=dm_members, to_attr="dm_memberships"))
-    counts = unread_counts(user, room_id=rooms[0].id if slug is not None and rooms else None)
+    if not rooms:
+        return rooms
+    counts = unread_counts(user, room_id=rooms[0].id if slug is not None else None)
     for room in rooms:
         room.unread_count, room.mention_count = counts.get(room.id, (0, 0))
     return rooms
