@@ -387,3 +387,18 @@ if USING_POSTGRES and COOPERATIVE:
     DATABASES["default"]["ENGINE"] = "parley.server.db"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         MAX_CONNS=PARLEY_DB_CONNECTIONS_PER_WORKER, REUSE_CONNS=PARLEY_DB_CONNECTIONS_PER_WORKER)
+if USING_POSTGRES:
+    # PostgreSQL's JIT compiles every query whose estimated cost passes jit_above_cost, and a
+    # room list over 400 rooms passes it: 100-1,000 ms of compiling for a 20 ms query. Parley's
+    # queries are short; JIT never pays for itself here. A DATABASE_URL ?options=... wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# The text search configuration (PostgreSQL's regconfig) that search stems words with:
+# "english" makes "Deploying" find "deploy". The stored vectors are built with it
+# (rooms migration 0011); after changing it, run `python manage.py search_rebuild`.
+# `manage.py check --database default` (and migrate) refuse a name PostgreSQL does not know.
+PARLEY_SEARCH_LANGUAGE = (os.environ.get("PARLEY_SEARCH_LANGUAGE") or "english").strip().lower()
+if not PARLEY_SEARCH_LANGUAGE.replace("_", "a").isalnum() or not PARLEY_SEARCH_LANGUAGE.isascii():
+    raise ImproperlyConfigured(
+        f"PARLEY_SEARCH_LANGUAGE must name a text search configuration such as english, french or simple,"
+        f" not {PARLEY_SEARCH_LANGUAGE!r}"
+    )

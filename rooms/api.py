@@ -335,11 +335,21 @@ def message_search(request):
     slug = query_str(request, "room", max_length=100)
     if slug:
         room = _room(request, slug, member=True)
-    limit = query_int(request, "limit", default=50, minimum=1, maximum=200)
-    found = search.search_messages(
-        user=request.user, query=query, room=room, limit=limit, hidden=request.user.blocked_ids,
-    )
-    return json_response({"messages": messages_to_dicts(found)})
+    order = query_str(request, "order", max_length=20) or "newest"
+    if order not in search.ORDERS:
+        raise invalid("order is newest or relevance.", {"order": ["newest or relevance."]})
+    try:
+        page = search.search(
+            user=request.user, text=query, room=room, order=order, page=query_str(request, "page", max_length=40),
+            limit=query_int(request, "limit", default=50, minimum=1, maximum=200), hidden=request.user.blocked_ids,
+        )
+    except search.BadQuery as error:
+        raise invalid(str(error), {error.field: [str(error)]}) from None
+    return json_response({
+        "messages": messages_to_dicts(page.messages, room_names=True),
+        "has_more": page.next is not None,
+        "next": page.next,
+    })
 
 
 @token_user_from_cache

@@ -137,7 +137,15 @@ class Message(models.Model):
                 name="message_client_id_unique",
             ),
         ]
-        indexes = [models.Index(fields=["room", "-id"], name="message_room_id_desc")]
+        indexes = [
+            # On PostgreSQL it also carries author_id (INCLUDE, migration 0012): a room's unread count
+            # is read from the index alone.
+            models.Index(fields=["room", "-id"], name="message_room_id_desc"),
+            # Search's newest-first order, and its before:/after: filters (rooms/search.py).
+            models.Index(fields=["created_at", "id"], name="message_created_at_id"),
+            # The few @**all** messages, for each room's mention_count (selectors.unread_counts).
+            models.Index(fields=["room", "id"], condition=Q(mentions_everyone=True), name="message_room_everyone"),
+        ]
 
 
 class Mention(models.Model):

@@ -1,84 +1,421 @@
-"""Message search over the rooms a user is a member of.
+"""Message search over the rooms a user is a member of: words, typed filters, two orders, pages.
 
-On PostgreSQL this is full-text search: `websearch_to_tsquery`, which accepts
-anything people type (quotes, `-`, `or`, stray `&|!():*<`) without a syntax
-error, in the "simple" configuration so that names and other languages are not
-stemmed away, ranked with ts_rank. The WHERE clause is written as exactly the
-expression migration 0002 indexes, `to_tsvector('simple'::regconfig, body)`:
-Django's SearchVector wraps the column in COALESCE(), which PostgreSQL does not
-match to the GIN index, so every search would read the whole table.
+What is searched is a message's plain text (`Message.text`, its Markdown
+rendered to text), not its Markdown source: `**deploy**` is found as "deploy",
+a link by its words, not by its brackets.
 
-On SQLite it is a plain fallback: every word must appear (LIKE, escaped by
-Django), ranked by how often the words occur, newest first among equals.
+On PostgreSQL this is full-text search. Each message's vector is stored, a
+generated column (`search_vector`, migration 0011: PostgreSQL computes it when
+the row is written, so no writer has to) built with the configuration
+PARLEY_SEARCH_LANGUAGE names ("english": "Deploying" finds "deploy"), and
+GIN-indexed. The query is `websearch_to_tsquery`, which accepts anything people
+type (quotes, `-`, `or`, stray `&|!():*<`) without a syntax error. The query is
+always built with the configuration the column was built with, read from the
+catalogue: after PARLEY_SEARCH_LANGUAGE changes, search keeps working in the
+old language (with a warning in the log and from `manage.py check --database
+default`) until `manage.py search_rebuild` rebuilds the column.
 
-Ephemeral rooms keep no history, so they are never searched; rooms the user
-left are no longer theirs; the people the user blocks (`hidden`) are not found.
+On SQLite it is a plain fallback with the same filters and orders: every word
+must appear (LIKE, escaped by Django; no stemming), ranked by how often the
+words occur.
+
+Orders. `newest` (the default, as Slack's and Zulip's): newest first (by
+created_at, then id), pages by position, exact at any depth. It stays fast
+however many messages match: the database walks the index on (created_at, id)
+backwards, from the date a `before:` names if any, and stops at the page's end;
+or, for a rare word, takes the few matches from the GIN index and sorts them. `relevance`: the newest
+RELEVANCE_WINDOW matches, best ranked first (ts_rank over the stored vector; on
+SQLite, occurrences), pages by offset within them. Ranking every match is what
+made a common word in a room of 200,000 messages take two seconds; in a chat,
+a match from last week is worth more than a better one from three years ago.
+
+Filters are typed in the query (parse()): from:, in:, before:, after:, on:,
+has:file|link|image, is:mention. Ephemeral rooms keep no history, so they are
+never searched; rooms the user left are no longer theirs; the people the user
+blocks (`hidden`) are not found.
 """
+import datetime
+import logging
 import re
+from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import F, Func, IntegerField, Q, Value
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import BooleanField, Exists, FloatField, IntegerField, OuterRef, Q, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length, Lower, Replace
+from django.utils import timezone
 
-from .models import Membership, Message
+from users.models import User
 
-SEARCH_CONFIG = "simple"
+from .models import Membership, Mention, Message, Upload
+
+logger = logging.getLogger(__name__)
+
 MAX_WORDS = 10
 WORD = re.compile(r"\w+")
+# How many of the newest matches `relevance` ranks.
+RELEVANCE_WINDOW = 1000
+ORDERS = ("newest", "relevance")
+VECTOR_COLUMN = "search_vector"
+VECTOR_INDEX = "message_search_vector"
+VECTOR_STATISTICS = 1000  # as migration 0011 sets it: why, there
+# A filter is `key:value`, the value a word or "quoted words"; other `x:y` are plain words.
+FILTER = re.compile(r'(?<!\S)(from|in|before|after|on|has|is):("[^"]*"|\S+)', re.IGNORECASE)
+HAS = {"file", "link", "image"}
+IS = {"mention"}
 
 
-class BodyVector(Func):
-    """to_tsvector('simple'::regconfig, body): the indexed expression, character for character."""
+class BadQuery(ValueError):
+    """The query has a filter that cannot be read (a bad date, an unknown has:); `field` names it."""
 
-    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    def __init__(self, message, field="q"):
+        super().__init__(message)
+        self.field = field
 
-    def __init__(self):
-        from django.contrib.postgres.search import SearchVectorField
 
-        super().__init__(F("body"), output_field=SearchVectorField())
+@dataclass
+class Query:
+    """A query read: its words, and its filters (each list ORed, the filters ANDed)."""
+
+    words: str = ""
+    authors: list = field(default_factory=list)
+    rooms: list = field(default_factory=list)
+    since: datetime.datetime | None = None  # created at or after
+    until: datetime.datetime | None = None  # created before
+    has: set = field(default_factory=set)
+    mention: bool = False
+
+    @property
+    def has_words(self):
+        return bool(WORD.search(self.words))
+
+    @property
+    def has_filters(self):
+        return bool(self.authors or self.rooms or self.since or self.until or self.has or self.mention)
+
+
+def parse(text: str) -> Query:
+    """Read the filters out of `text`; what is left is the words. Raise BadQuery for a filter it cannot read."""
+    query = Query()
+    for match in FILTER.finditer(text):
+        key, value = match.group(1).lower(), match.group(2).strip('"').strip()
+        if key == "from":
+            query.authors.append(value)
+        elif key == "in":
+            query.rooms.append(value.lstrip("#").lower())
+        elif key in ("before", "after", "on"):
+            day = _date(key, value)
+            start = datetime.datetime.combine(day, datetime.time(), tzinfo=timezone.get_current_timezone())
+            try:
+                end = start + datetime.timedelta(days=1)
+            except OverflowError:
+                raise BadQuery(f"{key}: {value} is out of range.") from None
+            if key in ("before", "on"):  # before: the day itself excluded, as Slack does
+                bound = start if key == "before" else end
+                query.until = bound if query.until is None else min(query.until, bound)
+            if key in ("after", "on"):  # after: the day itself excluded
+                bound = end if key == "after" else start
+                query.since = bound if query.since is None else max(query.since, bound)
+        elif key == "has":
+            if value.lower() not in HAS:
+                raise BadQuery(f"has: takes {', '.join(sorted(HAS))}, not {value!r}.")
+            query.has.add(value.lower())
+        elif key == "is":
+            if value.lower() not in IS:
+                raise BadQuery(f"is: takes mention, not {value!r}.")
+            query.mention = True
+    query.words = " ".join(FILTER.sub(" ", text).split())
+    return query
+
+
+def _date(key, value):
+    try:
+        day = datetime.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise BadQuery(f"{key}: takes a date as YYYY-MM-DD, e.g. {key}:2026-01-31; {value!r} is not one.")
+    return day
+
+
+@dataclass
+class Page:
+    messages: list
+    next: str | None  # the `page` that continues, None at the end
+
+
+def search(*, user, text: str, room=None, order: str = "newest", page: str | None = None,
+           limit: int = 50, hidden=()) -> Page:
+    """Return a page of the user's messages matching `text` (words and filters), in `order`.
+
+    Raise BadQuery for a filter or a `page` that cannot be read.
+    """
+    query = parse(text)
+    found = matching(user=user, query=query, room=room, hidden=hidden)
+    if found is None:
+        return Page([], None)
+    if order == "relevance" and query.has_words:
+        return _ranked_page(found, _rank(query.words), page, limit)
+    newest = ("-created_at", "-id")
+    after = _page_position(page)
+    if after is not None:  # the messages after the last one shown, in this order
+        created_at, message_id = after
+        found = found.filter(created_at__lte=created_at).filter(
+            Q(created_at__lt=created_at) | Q(id__lt=message_id))
+    rows = list(found.with_refs().order_by(*newest)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, _position_page(rows[-1]) if more else None)
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def _position_page(message):
+    return f"b{(message.created_at - EPOCH) // MICROSECOND}.{message.id}"
+
+
+def _page_position(page):
+    """The (created_at, id) a `newest` page continues after."""
+    if not page:
+        return None
+    stamp, _, message_id = page[1:].partition(".")
+    if page[0] != "b" or not (stamp.isdigit() and message_id.isdigit() and stamp.isascii() and message_id.isascii()) \
+            or len(page) > 40:
+        raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page")
+    try:
+        created_at = EPOCH + int(stamp) * MICROSECOND
+    except OverflowError:
+        raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page") from None
+    return created_at, int(message_id)
+
+
+def _ranked_page(found, rank, page, limit):
+    offset = _page_number(page, "o") or 0
+    ranked = list(
+        found.annotate(rank=rank).order_by("-created_at", "-id").values_list("id", "rank")[:RELEVANCE_WINDOW]
+    )
+    ranked.sort(key=lambda row: (-row[1], -row[0]))
+    ids = [row[0] for row in ranked[offset: offset + limit + 1]]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    by_id = Message.objects.with_refs().in_bulk(ids)
+    return Page([by_id[i] for i in ids if i in by_id], f"o{offset + limit}" if more else None)
+
+
+def _page_number(page, kind):
+    if not page:
+        return None
+    if page[0] != kind or not page[1:].isascii() or not page[1:].isdigit() or len(page) > 19:
+        raise BadQuery("That is not a page of this search: use the `next` of its last answer.", "page")
+    return int(page[1:])
 
 
 def search_messages(*, user, query: str, room=None, limit: int = 50, hidden=()) -> list[Message]:
-    """Return up to `limit` of the user's messages matching `query`, best first; none by `hidden` authors."""
-    found = matching(user=user, query=query, room=room, vendor=connection.vendor, hidden=hidden)
-    return [] if found is None else list(found[:limit])
+    """Return up to `limit` of the user's messages matching `query`, best ranked first (the assistant's search)."""
+    try:
+        return search(user=user, text=query, room=room, order="relevance", limit=limit, hidden=hidden).messages
+    except BadQuery:
+        return []
 
 
-def matching(*, user, query: str, room=None, vendor: str, hidden=()):
-    """Return the user's messages matching `query` as a QuerySet, best first; None if it has no words."""
-    rooms = Membership.objects.filter(user=user, room__is_ephemeral=False).values("room_id")
-    messages = Message.objects.filter(room_id__in=rooms).not_by(hidden).with_refs()
+def matching(*, user, query: Query, room=None, hidden=()):
+    """Return the user's messages matching `query` as a QuerySet (unordered); None if it asks for nothing."""
+    if not (query.has_words or query.has_filters):
+        return None  # punctuation alone finds nothing, rather than everything
+    rooms = Membership.objects.filter(user=user, room__is_ephemeral=False)
+    if query.rooms:
+        rooms = rooms.filter(room__slug__in=query.rooms)
+    messages = Message.objects.filter(room_id__in=rooms.values("room_id")).not_by(hidden)
     if room is not None:
         messages = messages.filter(room=room)
-    if vendor == "postgresql":
-        return _full_text(messages, query)
-    return _fallback(messages, query)
+    if query.authors:
+        messages = messages.filter(author_id__in=authors_named(user, query.authors))
+    if query.since:
+        messages = messages.filter(created_at__gte=query.since)
+    if query.until:
+        messages = messages.filter(created_at__lt=query.until)
+    if "file" in query.has:
+        messages = messages.filter(Exists(Upload.objects.filter(message=OuterRef("pk"))))
+    if "image" in query.has:
+        messages = messages.filter(
+            Exists(Upload.objects.filter(message=OuterRef("pk"), content_type__startswith="image/"))
+        )
+    if "link" in query.has:
+        messages = messages.filter(html__contains="<a ")  # the renderer's links, bare URLs included
+    if query.mention:
+        messages = messages.filter(
+            Q(mentions_everyone=True) | Q(Exists(Mention.objects.filter(message=OuterRef("pk"), user=user)))
+        )
+    if not query.has_words:
+        return messages
+    if connection.vendor == "postgresql":
+        return messages.filter(_matches(query.words))
+    return _fallback(messages, query.words)
 
 
-def _full_text(messages, query):
-    from django.contrib.postgres.search import SearchQuery, SearchRank
+def authors_named(user, names) -> list[int]:
+    """The ids of the users `from:` names: me, an email, a first name, or a display name (any case)."""
+    ids = set()
+    wanted = Q(pk__in=[])
+    for name in names:
+        if name.lower() == "me":
+            ids.add(user.id)
+        elif "@" in name:
+            wanted |= Q(email__iexact=name)
+        elif name:
+            first, _, last = name.replace("_", " ").replace(".", " ").partition(" ")
+            wanted |= Q(first_name__iexact=name) | Q(email__istartswith=f"{name}@")
+            if last:
+                wanted |= Q(first_name__iexact=first, last_name__iexact=last.strip())
+    return sorted(ids | set(User.objects.filter(wanted).values_list("id", flat=True)))
 
-    vector = BodyVector()
-    terms = SearchQuery(query, config=SEARCH_CONFIG, search_type="websearch")
-    return (
-        messages.alias(document=vector)
-        .filter(document=terms)
-        .annotate(rank=SearchRank(vector, terms))
-        .order_by(F("rank").desc(), "-id")
+
+# PostgreSQL ----------------------------------------------------------------------------
+
+
+def _tsquery_sql():
+    return "websearch_to_tsquery(%s::regconfig, %s)"
+
+
+def _matches(words):
+    return RawSQL(
+        f'"{Message._meta.db_table}"."{VECTOR_COLUMN}" @@ {_tsquery_sql()}', [vector_language(), words],
+        output_field=BooleanField(),
     )
 
 
-def _fallback(messages, query):
-    # The same words PostgreSQL's parser would find; punctuation alone finds nothing.
-    words = list(dict.fromkeys(word.lower() for word in WORD.findall(query)))[:MAX_WORDS]
-    if not words:
-        return None
-    body = Lower("body")
+def _rank(words):
+    if connection.vendor != "postgresql":
+        return _occurrences(words)
+    return RawSQL(
+        f'ts_rank("{Message._meta.db_table}"."{VECTOR_COLUMN}", {_tsquery_sql()})', [vector_language(), words],
+        output_field=FloatField(),
+    )
+
+
+_language = None
+
+
+def vector_language() -> str:
+    """The configuration the stored vectors were built with (read once per process); warn if not the setting's."""
+    global _language
+    if _language is None:
+        _language = stored_language(connection) or settings.PARLEY_SEARCH_LANGUAGE
+        if _language != settings.PARLEY_SEARCH_LANGUAGE:
+            logger.warning(
+                "PARLEY_SEARCH_LANGUAGE is %r but the stored search vectors are %r: searching in %r until "
+                "`python manage.py search_rebuild` rebuilds them", settings.PARLEY_SEARCH_LANGUAGE, _language,
+                _language,
+            )
+    return _language
+
+
+def stored_language(db) -> str | None:
+    """The configuration of the `search_vector` column's expression, None without the column."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a"
+            " ON a.attrelid = d.adrelid AND a.attnum = d.adnum"
+            " WHERE d.adrelid = %s::regclass AND a.attname = %s",
+            [Message._meta.db_table, VECTOR_COLUMN],
+        )
+        row = cursor.fetchone()
+    found = re.search(r"'([^']+)'::regconfig", row[0]) if row else None
+    return found.group(1) if found else None
+
+
+def language_known(db, name) -> bool:
+    with db.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def vector_rebuild(*, language: str, db=connection) -> None:
+    """Build the stored vectors again with `language` (PostgreSQL): the column and its index, in one transaction.
+
+    The table is rewritten under an exclusive lock: posting waits until it is
+    done (about half a minute for a million messages).
+    """
+    global _language
+    table = Message._meta.db_table
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        cursor.execute(f'DROP INDEX IF EXISTS "{VECTOR_INDEX}"')
+        cursor.execute(f'ALTER TABLE "{table}" DROP COLUMN IF EXISTS "{VECTOR_COLUMN}"')
+        cursor.execute(vector_column_sql(table, language))
+        cursor.execute(f'CREATE INDEX "{VECTOR_INDEX}" ON "{table}" USING gin ("{VECTOR_COLUMN}")')
+        cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{VECTOR_COLUMN}" SET STATISTICS {VECTOR_STATISTICS}')
+    with db.cursor() as cursor:
+        cursor.execute(f'ANALYZE "{table}"')  # the planner's word counts, for the new column
+    _language = None
+
+
+def vector_column_sql(table, language):
+    if not language.replace("_", "a").isalnum():
+        raise ValueError(f"not a configuration name: {language!r}")
+    return (
+        f'ALTER TABLE "{table}" ADD COLUMN "{VECTOR_COLUMN}" tsvector GENERATED ALWAYS AS '
+        f"(to_tsvector('{language}'::regconfig, text)) STORED"
+    )
+
+
+# SQLite -------------------------------------------------------------------------------
+
+
+def _words(text):
+    # The same words PostgreSQL's parser would find.
+    return list(dict.fromkeys(word.lower() for word in WORD.findall(text)))[:MAX_WORDS]
+
+
+def _fallback(messages, text):
     condition = Q()
+    for word in _words(text):
+        condition &= Q(text__icontains=word)
+    return messages.filter(condition)
+
+
+def _occurrences(text):
+    """How often the words occur in the message: how much shorter its text gets without each."""
+    lowered = Lower("text")
     rank = Value(0, output_field=IntegerField())
-    for word in words:
-        condition &= Q(body__icontains=word)
-        # Occurrences of the word: how much shorter the body gets without it.
+    for word in _words(text):
         word_value = Lower(Value(word))
-        rank = rank + (Length(body) - Length(Replace(body, word_value, Value("")))) / Length(word_value)
-    return messages.filter(condition).annotate(rank=rank).order_by(F("rank").desc(), "-id")
+        rank = rank + (Length(lowered) - Length(Replace(lowered, word_value, Value("")))) / Length(word_value)
+    return rank
+
+
+# The language, checked -----------------------------------------------------------------
+
+
+def check_language(app_configs=None, databases=None, **kwargs):
+    """System check (run by migrate and `check --database default`): the language exists and the vectors use it."""
+    from django.core.checks import Error, Warning
+    from django.db import connections
+
+    problems = []
+    for alias in databases or ():
+        db = connections[alias]
+        if db.vendor != "postgresql":
+            continue
+        language = settings.PARLEY_SEARCH_LANGUAGE
+        if not language_known(db, language):
+            problems.append(Error(
+                f"PARLEY_SEARCH_LANGUAGE={language!r} is not a text search configuration of this PostgreSQL.",
+                hint="SELECT cfgname FROM pg_ts_config lists them (english, french, simple, ...).",
+                id="rooms.E001",
+            ))
+            continue
+        stored = stored_language(db) if _has_table(db) else None
+        if stored is not None and stored != language:
+            problems.append(Warning(
+                f"The stored search vectors are {stored!r}, PARLEY_SEARCH_LANGUAGE is {language!r}: search"
+                f" stays in {stored!r} until they are rebuilt.",
+                hint="python manage.py search_rebuild", id="rooms.W001",
+            ))
+    return problems
+
+
+def _has_table(db):
+    return Message._meta.db_table in db.introspection.table_names()

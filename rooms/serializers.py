@@ -36,11 +36,18 @@ def message_to_dict(message, *, originals=None):
     }
 
 
-def messages_to_dicts(messages):
-    """Serialise a page of messages, with one query for all the messages they reply to."""
+def messages_to_dicts(messages, *, room_names=False):
+    """Serialise a page of messages, with one query for all the messages they reply to.
+
+    `room_names`: each also carries `room_name`, for lists that mix rooms (search).
+    """
     wanted = {m.reply_to_id for m in messages if m.reply_to_id is not None}
     originals = _originals(wanted) if wanted else {}
-    return [message_to_dict(m, originals=originals) for m in messages]
+    dicts = [message_to_dict(m, originals=originals) for m in messages]
+    if room_names:
+        for data, message in zip(dicts, messages):
+            data["room_name"] = message.room.name
+    return dicts
 
 
 def _originals(ids):

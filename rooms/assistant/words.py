@@ -67,9 +67,8 @@ def content_stems(text: str) -> list[str]:
 def keywords(question: str, limit: int = MAX_KEYWORDS) -> list[str]:
     """Return what to look for in `question`: its content words as typed, lowercased, once each (one per stem).
 
-    Searched words stay unstemmed: search matches whole words (PostgreSQL's
-    "simple" configuration) or substrings (SQLite), and a stem such as
-    "releas" would find nothing in the first.
+    Searched words stay as typed: search stems them itself on PostgreSQL (in
+    PARLEY_SEARCH_LANGUAGE), and SQLite matches them as substrings.
     """
     found, seen = [], set()
     for word in words(question):

@@ -257,6 +257,23 @@ def test_mention_count_is_unread_messages_that_mention_me_and_reading_clears_it(
     assert listed_room(chat.b, chat.room)["mention_count"] == 0
 
 
+def test_a_message_naming_me_and_all_counts_once_and_only_others_unblocked_messages_count(chat):
+    posted(chat.a, chat.room, f"@**all** and {mention(chat.bob)}")  # named and @all: one mention
+    posted(chat.b, chat.room, "@**all** from Bob himself")  # his own: neither unread nor a mention
+    posted(chat.c, chat.room, f"{mention(chat.bob)} from Cy")
+    bob_room = listed_room(chat.b, chat.room)
+    assert (bob_room["unread_count"], bob_room["mention_count"]) == (2, 2)
+    assert chat.b.post("/api/blocks", {"user_id": chat.cy.id}).status_code in (200, 201, 204)
+    bob_room = listed_room(chat.b, chat.room)
+    assert (bob_room["unread_count"], bob_room["mention_count"]) == (1, 1)
+    # The room's own endpoint counts the same way as the list.
+    detail = chat.b.get(f"/api/rooms/{chat.room.slug}").json()["room"]
+    assert (detail["unread_count"], detail["mention_count"]) == (1, 1)
+    # Eve is not a member: nothing is unread for her, and nothing mentions her.
+    eve_room = listed_room(chat.e, chat.room)
+    assert (eve_room["unread_count"], eve_room["mention_count"]) == (0, 0)
+
+
 # Replies ---------------------------------------------------------------------------------------------
 
 

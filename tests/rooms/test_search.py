@@ -17,7 +17,7 @@ def post(room, author, *bodies):
     return [messaging.message_post(room=room, author=author, body=body)[0] for body in bodies]
 
 
-def test_the_best_match_comes_first_and_equals_newest_first(api, make_user, room_factory):
+def test_by_relevance_the_best_match_comes_first_and_equals_newest_first(api, make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana, "ops")
     post(
@@ -28,7 +28,7 @@ def test_the_best_match_comes_first_and_equals_newest_first(api, make_user, room
         "deploy finished, deploy log attached",
         "the deploy went fine",  # newest of the single mentions
     )
-    assert found(api(ana), "deploy") == [
+    assert found(api(ana), "deploy", order="relevance") == [
         "deploy deploy deploy: the deploy is stuck",
         "deploy finished, deploy log attached",
         "the deploy went fine",
@@ -179,69 +179,6 @@ def test_search_costs_a_fixed_number_of_queries(api, make_user, room_factory, dj
         assert len(found(client, "needle")) == 30
 
 
-# PostgreSQL: the query the app sends can use the GIN index of migration 0002.
-
-
-@pytest.fixture
-def pg(postgres_url):
-    """A Django connection to the fresh PostgreSQL database, whatever this run's default is."""
-    import dj_database_url
-    from django.db.utils import ConnectionHandler
-
-    handler = ConnectionHandler({"default": dj_database_url.parse(postgres_url)})
-    pg = handler["default"]
-    yield pg
-    pg.close()
-
-
-@pytest.mark.postgres
-def test_the_postgres_search_uses_the_full_text_index(pg, make_user):
-    user = make_user("Ana")
-    # Compile the app's own query for PostgreSQL (this run's default may be SQLite).
-    queryset = search.matching(user=user, query="deploy failed", vendor="postgresql")[:50]
-    sql, params = queryset.query.get_compiler(connection=pg).as_sql()
-    assert "to_tsvector('simple'::regconfig, \"rooms_message\".\"body\") @@" in sql
-    with pg.cursor() as cursor:
-        cursor.execute("SELECT pg_get_indexdef('message_body_fts'::regclass)")
-        assert "to_tsvector('simple'::regconfig, body)" in cursor.fetchone()[0]
-        cursor.execute("BEGIN")
-        try:
-            # A realistic table, rolled back after: 20,000 messages in 200 rooms, all the user's.
-            cursor.execute(
-                "INSERT INTO users_user (password, is_superuser, email, first_name, last_name, is_staff,"
-                " is_active, is_approved, date_joined, is_online) VALUES ('', false, %s, 'A', 'B', false, true,"
-                " true, now(), false) RETURNING id", [f"explain-{user.id}@example.com"],
-            )
-            author = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO rooms_room (name, slug, topic, kind, is_private, is_ephemeral, created_at)"
-                " SELECT 'explain ' || g, 'explain-' || g, '', 'room', false, false, now()"
-                " FROM generate_series(1, 200) g RETURNING id"
-            )
-            rooms = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                "INSERT INTO rooms_membership (room_id, user_id, joined_at, last_read_message_id)"
-                " SELECT unnest(%s::bigint[]), %s, now(), 0", [rooms, author],
-            )
-            cursor.execute(
-                "INSERT INTO rooms_message (room_id, author_id, body, created_at)"
-                " SELECT (%s::bigint[])[1 + g %% 200], %s, 'word' || (g %% 5000) || ' filler text ' || g, now()"
-                " FROM generate_series(1, 20000) g", [rooms, author],
-            )
-            cursor.execute("ANALYZE rooms_message")
-            cursor.execute("ANALYZE rooms_membership")
-            queryset = search.matching(user=author, query="word42", vendor="postgresql")[:50]
-            sql, params = queryset.query.get_compiler(connection=pg).as_sql()
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            assert "message_body_fts" in plan, plan
-            cursor.execute(sql, params)
-            # word42 is in rows 42, 5042, 10042 and 15042.
-            assert len(cursor.fetchall()) == 4
-        finally:
-            cursor.execute("ROLLBACK")
-
-
 @pytest.mark.postgres  # deselected from the SQLite pass; the skip guards a plain local run
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
 def test_postgres_word_forms_and_phrases(api, make_user, room_factory):
@@ -249,8 +186,269 @@ def test_postgres_word_forms_and_phrases(api, make_user, room_factory):
     room = room_factory(ana)
     post(room, ana, "the quick brown fox", "brown quick", "quickly")
     client = api(ana)
-    # "simple": no stemming, whole words only.
-    assert found(client, "quick") == ["brown quick", "the quick brown fox"]
+    # english: "quickly" is a form of "quick".
+    assert found(client, "quick") == ["quickly", "brown quick", "the quick brown fox"]
     assert found(client, '"quick brown"') == ["the quick brown fox"]
-    assert found(client, "quick -fox") == ["brown quick"]
-    assert sorted(found(client, "fox or quickly")) == ["quickly", "the quick brown fox"]
+    assert found(client, "quick -fox") == ["quickly", "brown quick"]
+    assert found(client, "fox or brown") == ["brown quick", "the quick brown fox"]
+
+
+# Orders and pages ------------------------------------------------------------------------
+
+
+def search_json(client, q, **params):
+    response = client.get("/api/search", {"q": q, **params})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_newest_first_is_the_default_order(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "deploy deploy deploy", "the deploy", "lunch", "deploy again")
+    assert found(api(ana), "deploy") == ["deploy again", "the deploy", "deploy deploy deploy"]
+
+
+def test_pages_walk_every_match_once_newest_first(api, make_user, room_factory):
+    import datetime
+
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    messages = post(room, ana, *[f"needle {n}" for n in range(7)], "hay")
+    # Real positions are long (a time in microseconds and an id): the page must fit them.
+    for n, message in enumerate(messages):
+        type(message).objects.filter(pk=message.pk).update(
+            created_at=datetime.datetime(9999, 12, 31, 23, 59, 59, 999990 + n, tzinfo=datetime.timezone.utc))
+    client = api(ana)
+    seen, page = [], None
+    while True:
+        answer = search_json(client, "needle", limit=3, **({"page": page} if page else {}))
+        seen.extend(m["body"] for m in answer["messages"])
+        assert answer["has_more"] == (answer["next"] is not None)
+        if not answer["has_more"]:
+            break
+        page = answer["next"]
+    assert seen == [f"needle {n}" for n in reversed(range(7))]
+
+
+def test_pages_by_relevance_walk_every_match_once(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "needle", "needle needle needle", "needle needle", "needle x", "hay")
+    client = api(ana)
+    first = search_json(client, "needle", order="relevance", limit=2)
+    assert [m["body"] for m in first["messages"]] == ["needle needle needle", "needle needle"]
+    assert first["has_more"] is True
+    second = search_json(client, "needle", order="relevance", limit=2, page=first["next"])
+    assert [m["body"] for m in second["messages"]] == ["needle x", "needle"]
+    assert second["has_more"] is False and second["next"] is None
+
+
+@pytest.mark.parametrize("params", [
+    {"order": "oldest"}, {"page": "zzz"}, {"page": "b-1"}, {"page": "b1"}, {"page": "o1"}, {"page": "b9.9x"},
+    {"page": "b" + "9" * 30 + ".1"}, {"page": "b" + "9" * 50},
+])
+def test_a_bad_order_or_page_is_400_naming_it(api, make_user, params):
+    response = api(make_user()).get("/api/search", {"q": "needle", **params})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == set(params)
+
+
+def test_results_carry_the_room_name_and_what_they_reply_to(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana, "Ops Corner")
+    [question] = post(room, ana, "where is the runbook?")
+    messaging.message_post(room=room, author=ana, body="the needle is in the wiki", reply_to=question.id)
+    [hit] = search_json(api(ana), "needle")["messages"]
+    assert (hit["room"], hit["room_name"]) == (room.slug, "Ops Corner")
+    assert hit["author"]["id"] == ana.id and hit["created_at"]
+    assert hit["reply_to"]["excerpt"] == "where is the runbook?"
+
+
+def test_search_reads_the_rendered_text_not_the_markdown(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "see [the notes](https://example.com/secret-path) and **bold** words")
+    client = api(ana)
+    assert found(client, "notes") == ["see [the notes](https://example.com/secret-path) and **bold** words"]
+    assert found(client, "secret") == []  # only in the link's address, which the text does not show
+
+
+# Filters -----------------------------------------------------------------------------------
+
+
+def test_from_finds_by_me_email_first_name_and_display_name(api, make_user, room_factory):
+    ana, ben = make_user("Ana", last_name="Lopez"), make_user("Ben", last_name="Stone")
+    room = room_factory(ana)
+    services.room_join(room=room, user=ben)
+    post(room, ana, "needle by ana")
+    post(room, ben, "needle by ben", "hay by ben")
+    client = api(ana)
+    assert found(client, "needle from:me") == ["needle by ana"]
+    assert found(client, f"needle from:{ben.email.upper()}") == ["needle by ben"]
+    assert found(client, "needle from:ben") == ["needle by ben"]
+    assert found(client, 'needle from:"Ben Stone"') == ["needle by ben"]
+    assert found(client, "from:ben") == ["hay by ben", "needle by ben"]  # filters alone are a query
+    assert sorted(found(client, "needle from:ana from:ben")) == ["needle by ana", "needle by ben"]
+    assert found(client, "needle from:nobody") == []
+
+
+def test_in_narrows_to_my_room_and_never_reaches_others(api, make_user, room_factory):
+    ana, eve = make_user("Ana"), make_user("Eve")
+    first, second = room_factory(ana, "first"), room_factory(ana, "second")
+    secret = room_factory(eve, "secret", is_private=True)
+    post(first, ana, "needle one")
+    post(second, ana, "needle two")
+    post(secret, eve, "needle secret")
+    client = api(ana)
+    assert found(client, f"needle in:{second.slug}") == ["needle two"]
+    assert found(client, f"in:#{first.slug}") == ["needle one"]
+    assert found(client, f"needle in:{secret.slug}") == []  # the same answer as a room that does not exist
+    assert found(client, "needle in:no-such-room") == []
+
+
+def test_before_after_and_on_take_whole_days(api, make_user, room_factory):
+    import datetime
+
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    for day in (1, 2, 3):
+        [message] = post(room, ana, f"needle day {day}")
+        Message = type(message)
+        Message.objects.filter(pk=message.pk).update(
+            created_at=datetime.datetime(2026, 3, day, 12, tzinfo=datetime.timezone.utc))
+    client = api(ana)
+    assert found(client, "needle before:2026-03-02") == ["needle day 1"]
+    assert found(client, "needle after:2026-03-02") == ["needle day 3"]
+    assert found(client, "on:2026-03-02") == ["needle day 2"]
+    assert found(client, "needle after:2026-03-01 before:2026-03-03") == ["needle day 2"]
+
+
+@pytest.mark.parametrize("q", ["needle before:2026-13-01", "before:yesterday", "after:2026-02-30",
+                               "on:26-1-1", "after:9999-12-31", "has:banana", "is:everything"])
+def test_a_filter_that_cannot_be_read_is_400_saying_why(api, make_user, room_factory, q):
+    ana = make_user("Ana")
+    post(room_factory(ana), ana, "needle")
+    response = api(ana).get("/api/search", {"q": q})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["fields"] == {"q": [error["message"]]}
+    assert q.split()[-1].split(":")[0] in error["message"]
+
+
+def test_unknown_filter_words_are_plain_words(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "status: ok", "todo:later")
+    client = api(ana)
+    assert found(client, "status:ok") == ["status: ok"]
+    assert found(client, "todo:later") == ["todo:later"]
+
+
+def test_has_file_image_and_link(api, make_user, room_factory):
+    from rooms.models import Upload
+
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    plain, with_pdf, with_png, with_link = post(
+        room, ana, "needle plain", "needle pdf", "needle png", "needle see https://example.com/a")
+    for message, content_type in ((with_pdf, "application/pdf"), (with_png, "image/png")):
+        Upload.objects.create(uploader=ana, room=room, message=message, attachment_index=0, name="f",
+                              size=1, content_type=content_type, file="uploads/x")
+    client = api(ana)
+    assert found(client, "needle has:file") == ["needle png", "needle pdf"]
+    assert found(client, "has:image") == ["needle png"]
+    assert found(client, "needle has:link") == ["needle see https://example.com/a"]
+
+
+def test_is_mention_finds_my_name_and_all(api, make_user, room_factory):
+    ana, ben = make_user("Ana", last_name="Lopez"), make_user("Ben")
+    room = room_factory(ben)
+    services.room_join(room=room, user=ana)
+    post(room, ben, "hi @**Ana Lopez**", "hi @**all**", "hi nobody", f"hi @**{ben.display_name}**")
+    assert found(api(ana), "is:mention") == ["hi @**all**", "hi @**Ana Lopez**"]
+
+
+def test_filters_keep_blocked_authors_and_left_rooms_out(api, make_user, room_factory):
+    ana, eve = make_user("Ana"), make_user("Eve")
+    room = room_factory(ana)
+    services.room_join(room=room, user=eve)
+    post(room, eve, "needle by eve")
+    ana.blocked_ids = [eve.id]
+    ana.save(update_fields=["blocked_ids"])
+    assert found(api(ana), f"from:{eve.email}") == []
+    assert found(api(ana), "needle") == []
+
+
+# PostgreSQL: stemming in the site's language, the stored vector, its index -------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
+def test_postgres_stems_in_the_configured_language(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "we deploy on Fridays", "Deployed it", "lunch")
+    client = api(ana)
+    assert found(client, "Deploying") == ["Deployed it", "we deploy on Fridays"]
+    assert found(client, "friday") == ["we deploy on Fridays"]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
+def test_postgres_search_uses_the_stored_vector_and_its_index(make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, *[f"word{n % 500} filler text {n}" for n in range(2000)])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE rooms_message")
+    query = search.parse("word42")
+    queryset = search.matching(user=ana, query=query).order_by("-id")[:51]
+    sql, params = queryset.query.sql_with_params()
+    assert '"rooms_message"."search_vector" @@ websearch_to_tsquery' in sql
+    assert "to_tsvector" not in sql  # nothing is computed per row at query time
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "message_search_vector" in plan, plan
+    assert len(list(queryset)) == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
+@pytest.mark.django_db(transaction=True)  # ALTER TABLE needs no deferred constraint pending
+def test_postgres_rebuild_in_another_language_and_the_check(api, make_user, room_factory, settings):
+    from django.core.management import call_command
+
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "we deploy on Fridays")
+    client = api(ana)
+    assert found(client, "deploying") == ["we deploy on Fridays"]
+    assert search.stored_language(connection) == "english"
+    try:
+        settings.PARLEY_SEARCH_LANGUAGE = "simple"
+        assert [problem.id for problem in search.check_language(databases=["default"])] == ["rooms.W001"]
+        call_command("search_rebuild", "--dry-run")
+        assert search.stored_language(connection) == "english"
+        call_command("search_rebuild")
+        assert search.stored_language(connection) == "simple"
+        assert search.check_language(databases=["default"]) == []
+        assert found(client, "deploying") == []  # "simple" does not stem
+        assert found(client, "deploy") == ["we deploy on Fridays"]
+        settings.PARLEY_SEARCH_LANGUAGE = "klingon"
+        assert [problem.id for problem in search.check_language(databases=["default"])] == ["rooms.E001"]
+    finally:
+        settings.PARLEY_SEARCH_LANGUAGE = "english"
+        call_command("search_rebuild")
+    assert found(client, "deploying") == ["we deploy on Fridays"]
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's answer")
+def test_search_rebuild_on_sqlite_has_nothing_to_do_and_the_check_is_quiet(capsys):
+    from django.core.management import call_command
+
+    call_command("search_rebuild")
+    assert "Nothing to do" in capsys.readouterr().out
+    assert search.check_language(databases=["default"]) == []

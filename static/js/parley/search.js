@@ -6,7 +6,7 @@
  *
  * Filters (from:, in:, before:, after:, has:file, has:link) are words of the
  * query that the server reads; the pane only offers them as buttons that add
- * one to the field. Paging is `offset` + `has_more` (searchpaging.js).
+ * one to the field. Paging follows the answer's `next` and `has_more` (searchpaging.js).
  */
 
 import { dom } from './dom.js';
@@ -91,7 +91,7 @@ export async function runSearch() {
     const data = await api.get('search', room ? { q, room } : { q });
     if (seq !== searchSeq) return;
     const messages = data.messages || [];
-    shown = { q, room, messages, hasMore: hasMorePages(data, messages.length, SEARCH_PAGE) };
+    shown = { q, room, messages, next: data.next, hasMore: hasMorePages(data, messages.length, SEARCH_PAGE) };
     renderResults();
   } catch (err) {
     if (seq !== searchSeq || handleAuthError(err)) return;
@@ -102,10 +102,10 @@ export async function runSearch() {
 
 /** The next page of the same search, added under the results shown. */
 export async function loadMoreResults() {
-  if (!shown.hasMore || moreButton.disabled) return;
+  if (!shown.hasMore || !shown.next || moreButton.disabled) return;
   const seq = searchSeq;
   const { q, room } = shown;
-  const params = { q, offset: shown.messages.length };
+  const params = { q, page: shown.next };
   if (room) params.room = room;
   moreButton.disabled = true;
   moreButton.textContent = 'Loading…';
@@ -115,9 +115,9 @@ export async function loadMoreResults() {
     const page = data.messages || [];
     const first = shown.messages.length;
     const messages = mergePage(shown.messages, page);
-    // A server that ignores `offset` sends the first page again: nothing new, so no endless "Load more".
+    // A page that adds nothing new ends the paging, so "Load more" never repeats itself.
     const hasMore = messages.length > first && hasMorePages(data, page.length, SEARCH_PAGE);
-    shown = { ...shown, messages, hasMore };
+    shown = { ...shown, messages, next: data.next, hasMore: hasMore && Boolean(data.next) };
     renderResults();
     // Keyboard users carry on from the first new result, not from the top of the list.
     const next = dom.searchList.children[first];

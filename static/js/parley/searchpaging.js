@@ -1,8 +1,8 @@
 /*
  * Search results as plain data: whether there is another page, where it
- * starts, and the filter hints. The server pages with `offset` and says
- * `has_more`; an older server without `has_more` is taken to have more when
- * it filled a whole page.
+ * starts, and the filter hints. The server says `has_more` and gives the
+ * `next` page's position (sent back as `page`); an answer without `has_more`
+ * is taken to have more when it filled a whole page.
  */
 
 export const SEARCH_PAGE = 50;

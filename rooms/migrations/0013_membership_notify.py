@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0010_assistant'),
+        ('rooms', '0012_message_indexes_for_scale'),
     ]
 
     operations = [
