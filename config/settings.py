@@ -214,6 +214,9 @@ PARLEY_EPHEMERAL_SECONDS = 60
 PARLEY_TYPING_SECONDS = 60
 # Each process's fetch, listen and maintenance loops (rooms/hub.py, started by rooms/maintenance.py); tests turn them off.
 PARLEY_BACKGROUND_THREADS = env_bool("PARLEY_BACKGROUND_THREADS", default=True)
+# GET /api/events on its own WSGI path in front of Django (rooms/events_wsgi.py); off: Django
+# answers every poll, as before (to compare the two: python -m bench.floor).
+PARLEY_LEAN_POLL = env_bool("PARLEY_LEAN_POLL", default=True)
 # The assistant's optional language model (rooms/assistant/llm.py): an OpenAI-compatible
 # chat-completions endpoint; unset, the assistant answers with its own classic NLP.
 PARLEY_ASSISTANT_LLM_URL = os.environ.get("PARLEY_ASSISTANT_LLM_URL", "").strip()

@@ -1,8 +1,10 @@
 """The WSGI entry every server loads (gunicorn, runserver, uWSGI, mod_wsgi).
 
 Settings decide everything (config/settings.py); this only makes psycopg2
-cooperative under gevent, wraps Django in the layer where waiting polls wait,
-and says so when polls cannot wait.
+cooperative under gevent, puts the long poll's own path in front of Django
+(rooms/events_wsgi.py: GET /api/events without Django's handler), wraps
+Django in the layer where its waiting polls wait, and says so when polls
+cannot wait.
 """
 import logging
 import os
@@ -40,7 +42,16 @@ def _warn_if_polls_cannot_wait():
 
 
 _cooperative_psycopg()  # before anything connects
-application = wait_outside_django(get_wsgi_application())
+django_application = wait_outside_django(get_wsgi_application())
+
+
+def _events_first(app):
+    from rooms.events_wsgi import events_first  # once Django is set up
+
+    return events_first(app)
+
+
+application = _events_first(django_application)
 _warn_if_polls_cannot_wait()
 
 

@@ -2,6 +2,7 @@
 import functools
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.http.request import UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -20,6 +21,7 @@ from . import messaging, polling, presence, search, selectors, services, uploads
 from .models import NAME_MAX_LENGTH, Message
 from .emoji import normalize_reaction
 from .serializers import membership_to_dict, message_to_dict, messages_to_dicts, room_to_dict, upload_to_dict
+from .visibility import EventData
 
 
 def _room(request, slug, *, member=False):
@@ -364,7 +366,7 @@ def events_view(request):
     except polling.InvalidCursor:
         raise invalid("That is not a cursor.", {"cursor": ["Invalid cursor."]}) from None
     if isinstance(result, polling.Answer):
-        return _events_response(result)
+        return events_response(result)
     if deferred.allowed(request):
         return deferred.DeferredResponse(functools.partial(_complete, result))  # waits outside the middleware
     return _complete(result)
@@ -376,15 +378,19 @@ CURSOR_EXPIRED = "The cursor is too old: reload history and start again."
 def _complete(wait):
     """Wait, and answer for itself (it may run after Django has finished the request)."""
     try:
-        return _events_response(wait.complete())
+        return events_response(wait.complete())
     except DATABASE_DOWN as error:
         return database_unavailable("GET /api/events (after waiting)", error)
 
 
-def _events_response(answer):
+def events_response(answer):
+    """The poll's answer: `{cursor, events}`, each event's JSON spliced in as encoded once per process
+    (rooms/visibility.py EventData), or the 410."""
     if answer.expired:
         return error_response(410, "cursor_expired", CURSOR_EXPIRED)
-    response = json_response({"cursor": str(answer.cursor), "events": answer.events})
+    events = b", ".join(EventData.of(event).encoded for event in answer.events)
+    response = HttpResponse(b'{"cursor": "%d", "events": [%s]}' % (answer.cursor, events), content_type="application/json")
+    response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"
     return response
 

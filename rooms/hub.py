@@ -33,7 +33,6 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Subquery
 
 from parley import listen
 from parley.server import lifecycle
@@ -41,7 +40,7 @@ from parley.server import lifecycle
 from .floods import FloodPolicy
 from .models import Event, Room, Stream
 from .stream import CHANNEL, CursorExpired, shared_pruned_through, stream_state
-from .visibility import ENTRY_FIELDS, Entry, filter_entries, rooms_at
+from .visibility import ENTRY_FIELDS, entry_from_text, filter_entries, rooms_at
 
 log = logging.getLogger(__name__)
 
@@ -176,10 +175,10 @@ class Hub(FloodPolicy):
             # The head was read first, so every event up to it is visible now. The
             # purge mark is read in the same statement (one snapshot): a purge that
             # committed after the head was read but before the events shows in it.
-            rows = Event.objects.after(self.head).filter(position__lte=head).annotate(
-                pruned=Subquery(Stream.objects.filter(id=1).values("pruned_through")[:1])
-            ).values_list(*ENTRY_FIELDS, "pruned")
-            entries = [Entry(*row[:-1]) for row in rows]
+            with connection.cursor() as cursor:
+                cursor.execute(_new_events_sql(), [self.head, head])
+                rows = cursor.fetchall()
+            entries = [entry_from_text(*row[:-1]) for row in rows]
             self.pruned = rows[len(rows) - 1][-1] if entries else stream_state()[1]
             gaps = self._gaps_since(self.head) if self.pruned > self.head else None
             with self._lock:
@@ -391,6 +390,24 @@ class Hub(FloodPolicy):
                 log.warning("Reading new events failed (%s, %d in a row); retrying", error, failures)
                 if failures > 1:
                     time.sleep(min(0.5 * failures, 5))
+
+
+def _new_events_sql():
+    """The fetch loop's read, in plain SQL (it runs on every wake: compiling it through the ORM
+    cost more than running it): the events in (%s, %s], with the purge mark, in one statement."""
+    global _NEW_EVENTS_SQL
+    if _NEW_EVENTS_SQL is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(Event._meta.get_field(name).column) for name in ENTRY_FIELDS)
+        events, stream = quote(Event._meta.db_table), quote(Stream._meta.db_table)
+        _NEW_EVENTS_SQL = (
+            f"SELECT {columns}, (SELECT pruned_through FROM {stream} WHERE id = 1) FROM {events} "
+            f"WHERE {quote('position')} > %s AND {quote('position')} <= %s ORDER BY {quote('position')}"
+        )
+    return _NEW_EVENTS_SQL
+
+
+_NEW_EVENTS_SQL = None
 
 
 def _discard(index, key, waiter):

@@ -10,11 +10,40 @@ covers admin, shells and SQL. `membership` events are never sent to clients.
 So a user's rooms at any position can be rebuilt from their rooms now and the
 events in between (rooms_at), which is what lets a poll answer from memory.
 """
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+
 from .models import Event
 
 JOINED, LEFT = "joined", "left"
 JOIN_ACTIONS = frozenset({"joined", "created", "invited"})
 ENTRY_FIELDS = ("position", "type", "room_id", "subject_id", "is_public", "audience", "data")
+
+
+class EventData(dict):
+    """An event's JSON as a dict, which also keeps its encoding: each answer carrying it splices these bytes.
+
+    Encoded once per process, when first sent (or given as read from the
+    database: `json_text`), not once per answer (rooms/events_wsgi.py).
+    Nothing changes an event's data once it is in the buffer.
+    """
+
+    __slots__ = ("_encoded",)
+
+    def __init__(self, data, json_text=None):
+        super().__init__(data)
+        self._encoded = json_text.encode() if json_text is not None else None
+
+    @classmethod
+    def of(cls, event):
+        return event if isinstance(event, cls) else cls(event)
+
+    @property
+    def encoded(self):
+        if self._encoded is None:
+            self._encoded = json.dumps(self, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+        return self._encoded
 
 
 class Entry:
@@ -29,7 +58,7 @@ class Entry:
         self.subject_id = subject_id
         self.is_public = is_public
         self.audience = frozenset(audience) if audience else frozenset()
-        self.data = data
+        self.data = data if isinstance(data, EventData) else EventData(data)
         self.change = _change_of(type, room_id, subject_id, data)  # (user id, room id, JOINED or LEFT), or None
 
     def membership_change(self, user_id):
@@ -71,6 +100,15 @@ def _change_of(type, room_id, subject_id, data):
         if action == "left":
             return subject_id, room_id, LEFT
     return None  # "updated": the user changed the room, which makes them no member
+
+
+def entry_from_text(position, type, room_id, subject_id, is_public, audience, data):
+    """An Entry from a row read by plain SQL, whose JSON columns are still text (rooms/hub.py)."""
+    if isinstance(audience, str):
+        audience = json.loads(audience)
+    if isinstance(data, str):
+        data = EventData(json.loads(data), data)
+    return Entry(position, type, room_id, subject_id, is_public, audience, data)
 
 
 def load_entries(queryset):
