@@ -37,6 +37,7 @@ from django.db.models import Subquery
 
 from parley import listen
 from parley.server import lifecycle
+from parley.server.turns import answer_turns
 
 from .floods import FloodPolicy
 from .models import Event, Room, Stream
@@ -329,6 +330,7 @@ class Hub(FloodPolicy):
                     pause = self.gather_seconds(user_id)
                     if pause > 0:
                         time.sleep(pause)
+                        answer_turns.take()
                         continue
                 if result is None or result[0]:
                     return result
@@ -336,7 +338,8 @@ class Hub(FloodPolicy):
                 if remaining <= 0 or self.closing:
                     return result
                 self._follow_rooms(waiter)
-                waiter.event.wait(remaining)
+                if waiter.event.wait(remaining):
+                    answer_turns.take()  # writes and requests first (parley/server/turns.py)
         finally:
             self._unregister(waiter)
 
