@@ -37,7 +37,6 @@ from django.db.models import Subquery
 
 from parley import listen
 from parley.server import lifecycle
-from parley.server.turns import answer_turns
 
 from .floods import FloodPolicy
 from .models import Event, Room, Stream
@@ -330,7 +329,6 @@ class Hub(FloodPolicy):
                     pause = self.gather_seconds(user_id)
                     if pause > 0:
                         time.sleep(pause)
-                        answer_turns.take()
                         continue
                 if result is None or result[0]:
                     return result
@@ -338,8 +336,7 @@ class Hub(FloodPolicy):
                 if remaining <= 0 or self.closing:
                     return result
                 self._follow_rooms(waiter)
-                if waiter.event.wait(remaining):
-                    answer_turns.take()  # writes and requests first (parley/server/turns.py)
+                waiter.event.wait(remaining)
         finally:
             self._unregister(waiter)
 
