@@ -2,11 +2,11 @@
 
 Positions follow commit order because every write holds the single stream row
 from its position to its commit (rooms/stream.py). The commit is the long
-part: PostgreSQL flushes the WAL to disk before it answers, several
-milliseconds on the project's machine (5 ms measured, docs/benchmarks.md
+part: PostgreSQL flushes the WAL to disk before it answers, 1.5 to 5 ms on the
+project's machine depending on how busy its disk is (docs/benchmarks.md,
 "Burst (issue 15)"), and no other write can take a position meanwhile. One
 message per commit therefore capped the whole server near 1 / (statement +
-flush), 180-350 messages a second, however many cores it had.
+flush), 180-720 messages a second there, however many cores it had.
 
 So a process writes its plain messages in batches, as PostgreSQL's own group
 commit would if the row allowed it. The first post to arrive leads: it writes
