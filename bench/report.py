@@ -258,6 +258,11 @@ def verdict(result):
             checks.append(("keeps up (no growing backlog)", delivery["keeps_up"],
                            f"backlog {delivery['backlog_at_end_of_sending']} copies at end, "
                            f"drained {delivery['drain_seconds_after_last_send']} s after last send"))
+            # Issue 15's targets.
+            post_p99 = result["sends"]["post_latency_ms"]["p99"]
+            checks.append(("POST p99 < 250 ms", post_p99 is not None and post_p99 < 250, f"{post_p99} ms"))
+            p99 = delivery["delay_ms"]["p99"]
+            checks.append(("delivery p99 < 2 s", p99 is not None and p99 < 2000, f"{p99} ms"))
     return {"pass": all(ok for _, ok, _ in checks),
             "checks": [{"check": name, "pass": ok, "value": value} for name, ok, value in checks]}
 

@@ -126,6 +126,7 @@ def room_invite(request, slug):
     return _room_response(request, slug)
 
 
+@token_user_from_cache  # a send's token as a poll's: users/tokencache.py hears of every revocation
 @endpoint("GET", "POST")
 @ratelimit.limit(ratelimit.SEND_USER, ratelimit.SEND_IP, methods=("POST",))
 def room_messages(request, slug):

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from . import services, stream
 from .event_types import message_deleted_event, message_event, message_updated_event, reaction_event
+from .group_commit import GroupCommit
 from .markdown import render
 from .models import Event, Membership, Mention, Message, Reaction, Room, Stream, Upload
 
@@ -156,6 +157,11 @@ def _insert_in_one_statement(*, room, author, body, client_id, reply_to, rendere
     one statement run in autocommit it is one, and the lock lasts the
     statement and its commit. The message id is drawn after the stream row is
     locked (its INSERT reads the position's row), so ids follow positions.
+
+    Run from a view (no transaction open), the message joins whatever else
+    this process is posting at the moment: one statement and one commit for
+    all of them (rooms/group_commit.py). Alone, or when that batch fails, it
+    is written by itself.
     """
     created_at = timezone.now()
     draft = Message(id=0, room=room, author=author, body=body, client_id=client_id, created_at=created_at,
@@ -163,49 +169,120 @@ def _insert_in_one_statement(*, room, author, body, client_id, reply_to, rendere
     _fill(draft, rendered, mentions)
     draft.reaction_rows = []
     draft.attachment_list = []
-    data = message_event(draft)
-    tables = {name: model._meta.db_table for name, model in
-              (("stream", Stream), ("message", Message), ("room", Room), ("event", Event), ("mention", Mention))}
-    sql = """
-        WITH pos AS (
-            UPDATE {stream} SET last_position = last_position + 1 WHERE id = 1 RETURNING last_position
-        ), msg AS (
-            INSERT INTO {message} (room_id, author_id, body, client_id, created_at, html, text, mentions,
-                                   mentions_everyone, reply_to_id, edited_at)
-            SELECT %(room)s, %(author)s, %(body)s, %(client_id)s, %(created_at)s, %(html)s, %(text)s,
-                   %(mentions)s::jsonb, %(everyone)s, %(reply_to)s, NULL FROM pos
-            RETURNING id
-        ), named AS (
-            INSERT INTO {mention} (message_id, user_id) SELECT msg.id, unnest(%(named)s::bigint[]) FROM msg
-        ), touched AS (
-            UPDATE {room} SET last_message_id = (SELECT id FROM msg) WHERE id = %(room)s
-        ), stored AS (
-            INSERT INTO {event} (position, type, room_id, message_id, is_public, data, created_at)
-            SELECT pos.last_position, %(type)s, %(room)s, msg.id, false,
-                   jsonb_set(%(data)s::jsonb, '{{message,id}}', to_jsonb(msg.id)), %(created_at)s
-            FROM pos, msg
-        ), woken AS (
-            SELECT pg_notify(%(channel)s, '')
-        )
-        SELECT msg.id FROM msg, woken
-    """.format(**tables)
-    params = {
+    row = {
         "room": room.id, "author": author.id, "body": body, "client_id": client_id, "created_at": created_at,
         "html": draft.html, "text": draft.text, "mentions": json.dumps(mentions),
         "everyone": draft.mentions_everyone, "reply_to": reply_to, "named": sorted(set(rendered.mentions)),
-        "type": Event.MESSAGE, "data": json.dumps(data), "channel": stream.CHANNEL,
+        "data": json.dumps(message_event(draft)),
     }
+    message_id = None if connection.in_atomic_block else group_commit.write(row)
+    if message_id is None:
+        message_id = _insert_alone(row)
+    draft.id = message_id
+    return draft
+
+
+def _tables():
+    return {name: model._meta.db_table for name, model in
+            (("stream", Stream), ("message", Message), ("room", Room), ("event", Event), ("mention", Mention))}
+
+
+ONE_SQL = """
+    WITH pos AS (
+        UPDATE {stream} SET last_position = last_position + 1 WHERE id = 1 RETURNING last_position
+    ), msg AS (
+        INSERT INTO {message} (room_id, author_id, body, client_id, created_at, html, text, mentions,
+                               mentions_everyone, reply_to_id, edited_at)
+        SELECT %(room)s, %(author)s, %(body)s, %(client_id)s, %(created_at)s, %(html)s, %(text)s,
+               %(mentions)s::jsonb, %(everyone)s, %(reply_to)s, NULL FROM pos
+        RETURNING id
+    ), named AS (
+        INSERT INTO {mention} (message_id, user_id) SELECT msg.id, unnest(%(named)s::bigint[]) FROM msg
+    ), touched AS (
+        UPDATE {room} SET last_message_id = (SELECT id FROM msg) WHERE id = %(room)s
+    ), stored AS (
+        INSERT INTO {event} (position, type, room_id, message_id, is_public, data, created_at)
+        SELECT pos.last_position, %(type)s, %(room)s, msg.id, false,
+               jsonb_set(%(data)s::jsonb, '{{message,id}}', to_jsonb(msg.id)), %(created_at)s
+        FROM pos, msg
+    ), woken AS (
+        SELECT pg_notify(%(channel)s, '')
+    )
+    SELECT msg.id FROM msg, woken
+"""
+
+# The same for n messages: positions last - n + 1 .. last and ids drawn in the
+# order of the rows (`k`), both after the stream row is locked (`ids` joins
+# `pos`). Mentions come flattened: (the row's k, the user named).
+BATCH_SQL = """
+    WITH pos AS (
+        UPDATE {stream} SET last_position = last_position + %(n)s WHERE id = 1 RETURNING last_position
+    ), input AS (
+        SELECT * FROM unnest(%(room)s::bigint[], %(author)s::bigint[], %(body)s::text[], %(client_id)s::text[],
+                             %(created_at)s::timestamptz[], %(html)s::text[], %(text)s::text[],
+                             %(mentions)s::jsonb[], %(everyone)s::boolean[], %(reply_to)s::bigint[],
+                             %(data)s::jsonb[])
+            WITH ORDINALITY AS t(room, author, body, client_id, created_at, html, text, mentions, everyone,
+                                 reply_to, data, k)
+    ), ids AS (
+        SELECT ordered.*, nextval(pg_get_serial_sequence('{message}', 'id')) AS id
+        FROM (SELECT input.*, pos.last_position - %(n)s + input.k AS position
+              FROM input, pos ORDER BY input.k) ordered
+    ), msg AS (
+        INSERT INTO {message} (id, room_id, author_id, body, client_id, created_at, html, text, mentions,
+                               mentions_everyone, reply_to_id, edited_at)
+        SELECT id, room, author, body, client_id, created_at, html, text, mentions, everyone, reply_to, NULL
+        FROM ids ORDER BY k
+    ), named AS (
+        INSERT INTO {mention} (message_id, user_id)
+        SELECT ids.id, named.user_id FROM unnest(%(named_k)s::bigint[], %(named_user)s::bigint[])
+            AS named(k, user_id) JOIN ids ON ids.k = named.k
+    ), touched AS (
+        UPDATE {room} SET last_message_id = newest.id
+        FROM (SELECT room, max(id) AS id FROM ids GROUP BY room) newest WHERE {room}.id = newest.room
+    ), stored AS (
+        INSERT INTO {event} (position, type, room_id, message_id, is_public, data, created_at)
+        SELECT position, %(type)s, room, id, false, jsonb_set(data, '{{message,id}}', to_jsonb(id)), created_at
+        FROM ids ORDER BY k
+    ), woken AS (
+        SELECT pg_notify(%(channel)s, '')
+    )
+    SELECT ids.id FROM ids, woken ORDER BY ids.k
+"""
+
+
+def _insert_alone(row) -> int:
+    params = {**row, "type": Event.MESSAGE, "channel": stream.CHANNEL}
     # Run from a view, the statement is its own transaction (autocommit): one
     # round trip. Inside a caller's transaction (an admin action, a script) a
     # savepoint keeps a duplicate client_id from aborting the caller's work, as
     # the IntegrityError is caught and answered by message_post.
     with transaction.atomic() if connection.in_atomic_block else nullcontext():
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
+            cursor.execute(ONE_SQL.format(**_tables()), params)
+            message_id = cursor.fetchone()[0]
     stream.wake_on_commit()  # the statement sent the NOTIFY for the other processes
-    draft.id = row[0]
-    return draft
+    return message_id
+
+
+def _insert_batch(rows) -> list[int]:
+    """Write these messages in one statement and one transaction (autocommit); return their ids in order."""
+    if len(rows) == 1:
+        return [_insert_alone(rows[0])]
+    columns = ("room", "author", "body", "client_id", "created_at", "html", "text", "mentions", "everyone",
+               "reply_to", "data")
+    params = {column: [row[column] for row in rows] for column in columns}
+    params["named_k"] = [k for k, row in enumerate(rows, 1) for _ in row["named"]]
+    params["named_user"] = [user_id for row in rows for user_id in row["named"]]
+    params.update(n=len(rows), type=Event.MESSAGE, channel=stream.CHANNEL)
+    with connection.cursor() as cursor:
+        cursor.execute(BATCH_SQL.format(**_tables()), params)
+        ids = [row[0] for row in cursor.fetchall()]
+    stream.wake_on_commit()
+    return ids
+
+
+group_commit = GroupCommit(_insert_batch)
 
 
 def _by_client_id(room, author, client_id):

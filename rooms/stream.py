@@ -9,7 +9,10 @@ not do: with concurrent writers id 11 can commit before id 10, and a cursor
 at 11 would skip 10 for ever.)
 Services take the position first, before their other writes, so message ids
 grow in the same order as positions. The price is that writers queue on one
-row for the length of a short transaction; docs/benchmarks.md measures it.
+row for the length of a short transaction, its commit's WAL flush included;
+docs/benchmarks.md measures it. Plain messages therefore commit in batches
+(rooms/group_commit.py): one position range, one flush, for all the posts
+that arrived during the previous batch's commit.
 A cursor is simply the last position a client has seen.
 
 Wake-ups are hints: every append notifies CHANNEL (parley/listen.py), which

@@ -5,7 +5,7 @@ or with no session cookie at all carries none, so it is not checked; a request
 riding on the session cookie is, as Django does everywhere else.
 
 The token is looked up in the database, except for views marked
-@token_user_from_cache (the long poll, asked again and again), which take it
+@token_user_from_cache (the long poll and posting a message, asked again and again), which take it
 from the per-process cache of users/tokencache.py. The user is known once the
 view is: in process_view, before CsrfViewMiddleware's.
 """

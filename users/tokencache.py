@@ -3,7 +3,8 @@
 Every waiting client asks GET /api/events again each time its poll returns, and
 looking its token up was the one database query a poll still made: about a
 quarter of the server's CPU with 10,000 idle clients (docs/benchmarks.md).
-Polls (only polls: every other request asks the database) take the user from
+Polls and message posts (the two requests a busy client repeats; every other
+request asks the database) take the user from
 here while the process hears of every change that could make the answer wrong:
 
 - a token deleted (logout, a password change, log out everywhere: see
