@@ -42,7 +42,7 @@ def test_the_theme_chosen_in_settings_follows_the_person_and_system_follows_the_
         expect(page.locator("#id_theme")).to_have_value("system")
         page.fill("#id_first_name", "Anna")
         page.select_option("#id_theme", "dark")
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator(".notice.success")).to_have_text("Settings saved.")
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         assert background(page) == DARK_BG
@@ -55,13 +55,13 @@ def test_the_theme_chosen_in_settings_follows_the_person_and_system_follows_the_
         assert background(other) == DARK_BG
         other.goto(live_server_url + "/settings/")
         other.select_option("#id_theme", "light")
-        other.get_by_role("button", name="Save").click()
+        other.get_by_role("button", name="Save", exact=True).click()
         expect(other.locator("html")).to_have_attribute("data-theme", "light")
         assert background(other) == LIGHT_BG
 
         # "Match the system": each device's own preference.
         other.select_option("#id_theme", "system")
-        other.get_by_role("button", name="Save").click()
+        other.get_by_role("button", name="Save", exact=True).click()
         expect(other.locator("html")).to_have_attribute("data-theme", "system")
         assert background(other) == DARK_BG
         page.reload()

@@ -157,7 +157,6 @@ def test_the_profile_form_takes_posts_from_logged_in_people_only(make_user):
     assert browser(make_user("Ana")).get("/settings/profile").status_code == 405
 
 
-def test_the_settings_page_has_a_place_for_notification_defaults():
-    from django.template.loader import get_template
-
-    assert get_template("users/_notification_settings.html").render({}).strip() == ""
+def test_the_settings_page_shows_the_notification_defaults_once(make_user):
+    html = browser(make_user("Ana")).get("/settings/").content.decode()
+    assert html.count('id="notifications-heading"') == 1
