@@ -74,6 +74,15 @@ def test_room_list_offers_join_for_public_rooms_i_am_not_in(ana, bob, room_facto
     assert f'href="/rooms/{room.slug}/"' in html
 
 
+def test_room_list_marks_private_rooms_with_a_lock_and_public_ones_with_a_hash(ana, room_factory):
+    room_factory(ana, "Lobby")
+    room_factory(ana, "Plans", is_private=True)
+    html = browser(ana).get("/rooms/").content.decode()
+    cards = {name: card for card in html.split('<li class="room-card')[1:] for name in ("Lobby", "Plans") if name in card}
+    assert 'class="lock-icon" role="img" aria-label="Private room"' in cards["Plans"] and 'class="hash"' not in cards["Plans"]
+    assert 'class="hash"' in cards["Lobby"] and "lock-icon" not in cards["Lobby"]
+
+
 def test_room_names_are_escaped_on_the_list(ana, room_factory):
     room_factory(ana, "<img src=x onerror=alert(1)>")
     html = browser(ana).get("/rooms/").content.decode()
