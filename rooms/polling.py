@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from users import tokencache
 
@@ -171,8 +171,16 @@ def release_connection():
     Under the deferred WSGI layer Django has already given it back; a server
     that runs the wait inside the view (one that loads another WSGI callable)
     needs this.
+
+    Then forget this greenlet's connection object too (Django keeps one per
+    greenlet, closed or not): a closed DatabaseWrapper and its dicts are about
+    3 KB that each of ten thousand waiting polls would keep alive for nothing
+    (docs/benchmarks.md, "Idle: per-waiter memory"). Inside a transaction
+    (tests) it stays.
     """
     connection.close()
+    if connection.connection is None and not connection.in_atomic_block:
+        del connections[DEFAULT_DB_ALIAS]
 
 
 def collect_stored(user_id, room_ids, cursor, head):

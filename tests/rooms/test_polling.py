@@ -154,3 +154,21 @@ def test_a_waiting_poll_gives_nothing_to_a_user_deactivated_or_logged_out_meanwh
     assert bodies(response.json()["events"]) == []
     assert response.json()["cursor"] == cursor, "nothing was skipped: a client that is let back in sees it all"
     assert client.get("/api/events", {"cursor": cursor, "timeout": "0"}).status_code == 401
+
+
+def test_a_waiting_poll_keeps_no_connection_object():
+    """Each waiting greenlet would keep its closed DatabaseWrapper (about 3 KB) for the whole wait."""
+    from django.db import connections
+
+    seen = {}
+
+    def in_own_thread():  # a thread (a greenlet under gevent) has its own connection object, outside any transaction
+        before = connections["default"]
+        polling.release_connection()
+        seen["same"] = connections["default"] is before
+        connections["default"].close()
+
+    thread = threading.Thread(target=in_own_thread)
+    thread.start()
+    thread.join()
+    assert seen == {"same": False}
