@@ -396,8 +396,9 @@ if USING_POSTGRES:
     # queries are short; JIT never pays for itself here. A DATABASE_URL ?options=... wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 # The text search configuration (PostgreSQL's regconfig) that search stems words with:
-# "english" makes "Deploying" find "deploy". The stored vectors are built with it
-# (rooms migration 0011); after changing it, run `python manage.py search_rebuild`.
+# "english" makes "Deploying" find "deploy". The stored vectors are built with Parley's
+# copy of it that keeps stop words, parley_<name> ("the", "after" are found; rooms
+# migration 0011, rooms/search.py); after changing it, run `python manage.py search_rebuild`.
 # `manage.py check --database default` (and migrate) refuse a name PostgreSQL does not know.
 PARLEY_SEARCH_LANGUAGE = (os.environ.get("PARLEY_SEARCH_LANGUAGE") or "english").strip().lower()
 if not PARLEY_SEARCH_LANGUAGE.replace("_", "a").isalnum() or not PARLEY_SEARCH_LANGUAGE.isascii():

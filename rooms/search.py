@@ -6,14 +6,18 @@ a link by its words, not by its brackets.
 
 On PostgreSQL this is full-text search. Each message's vector is stored, a
 generated column (`search_vector`, migration 0011: PostgreSQL computes it when
-the row is written, so no writer has to) built with the configuration
-PARLEY_SEARCH_LANGUAGE names ("english": "Deploying" finds "deploy"), and
-GIN-indexed. The query is `websearch_to_tsquery`, which accepts anything people
-type (quotes, `-`, `or`, stray `&|!():*<`) without a syntax error. The query is
-always built with the configuration the column was built with, read from the
-catalogue: after PARLEY_SEARCH_LANGUAGE changes, search keeps working in the
-old language (with a warning in the log and from `manage.py check --database
-default`) until `manage.py search_rebuild` rebuilds the column.
+the row is written, so no writer has to) in the language PARLEY_SEARCH_LANGUAGE
+names ("english": "Deploying" finds "deploy"), and GIN-indexed. Its
+configuration is Parley's copy of the language's, `parley_<language>`, whose
+snowball stemmer has no stop-word list: PostgreSQL's `english` drops "the",
+"after", "not", "when", and in short chat messages those are often the words
+looked for. A language with no such stemmer (`simple`) is used as is. The query
+is `websearch_to_tsquery`, which accepts anything people type (quotes, `-`,
+`or`, stray `&|!():*<`) without a syntax error. The query is always built with
+the configuration the column was built with, read from the catalogue: after
+PARLEY_SEARCH_LANGUAGE changes, search keeps working in the old language (with
+a warning in the log and from `manage.py check --database default`) until
+`manage.py search_rebuild` rebuilds the column.
 
 On SQLite it is a plain fallback with the same filters and orders: every word
 must appear (LIKE, escaped by Django; no stemming), ranked by how often the
@@ -282,7 +286,7 @@ def _tsquery_sql():
 
 def _matches(words):
     return RawSQL(
-        f'"{Message._meta.db_table}"."{VECTOR_COLUMN}" @@ {_tsquery_sql()}', [vector_language(), words],
+        f'"{Message._meta.db_table}"."{VECTOR_COLUMN}" @@ {_tsquery_sql()}', [vector_config(), words],
         output_field=BooleanField(),
     )
 
@@ -291,30 +295,34 @@ def _rank(words):
     if connection.vendor != "postgresql":
         return _occurrences(words)
     return RawSQL(
-        f'ts_rank("{Message._meta.db_table}"."{VECTOR_COLUMN}", {_tsquery_sql()})', [vector_language(), words],
+        f'ts_rank("{Message._meta.db_table}"."{VECTOR_COLUMN}", {_tsquery_sql()})', [vector_config(), words],
         output_field=FloatField(),
     )
 
 
-_language = None
+_config = None
 
 
-def vector_language() -> str:
-    """The configuration the stored vectors were built with (read once per process); warn if not the setting's."""
-    global _language
-    if _language is None:
-        _language = stored_language(connection) or settings.PARLEY_SEARCH_LANGUAGE
-        if _language != settings.PARLEY_SEARCH_LANGUAGE:
+def vector_config() -> str:
+    """The configuration the stored vectors were built with (read once per process); warn if not the setting's.
+
+    Queries are built with it, whatever the setting says: a query in another
+    configuration than the vector's would miss words the two stem differently.
+    """
+    global _config
+    if _config is None:
+        _config = stored_config(connection) or config_for(connection, settings.PARLEY_SEARCH_LANGUAGE)
+        stored = language_of(_config)
+        if stored != settings.PARLEY_SEARCH_LANGUAGE:
             logger.warning(
                 "PARLEY_SEARCH_LANGUAGE is %r but the stored search vectors are %r: searching in %r until "
-                "`python manage.py search_rebuild` rebuilds them", settings.PARLEY_SEARCH_LANGUAGE, _language,
-                _language,
+                "`python manage.py search_rebuild` rebuilds them", settings.PARLEY_SEARCH_LANGUAGE, stored, stored,
             )
-    return _language
+    return _config
 
 
-def stored_language(db) -> str | None:
-    """The configuration of the `search_vector` column's expression, None without the column."""
+def stored_config(db) -> str | None:
+    """The configuration of the `search_vector` column's expression (e.g. parley_english), None without the column."""
     with db.cursor() as cursor:
         cursor.execute(
             "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a"
@@ -327,37 +335,124 @@ def stored_language(db) -> str | None:
     return found.group(1) if found else None
 
 
+def stored_language(db) -> str | None:
+    """The language (the PARLEY_SEARCH_LANGUAGE) the stored vectors were built for, None without the column."""
+    config = stored_config(db)
+    return language_of(config) if config else None
+
+
+def language_of(config: str) -> str:
+    name = config.rpartition(".")[2].strip('"')
+    return name.removeprefix(CONFIG_PREFIX)
+
+
 def language_known(db, name) -> bool:
     with db.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [name])
         return cursor.fetchone() is not None
 
 
+# Parley's own configurations: the language's, but stemming without its stop-word list.
+# PostgreSQL's `english` drops "the", "after", "not", "when"...: a search for them found
+# nothing, and chat messages are short enough that such words are often what is looked for.
+CONFIG_PREFIX = "parley_"
+HERE = "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"  # where CREATE puts them
+
+
+def config_for(db, language: str) -> str:
+    """The configuration vectors in `language` are built with: Parley's copy if the language stems with a
+    snowball dictionary that has stop words (english, french, ...), else the language's own (simple, ...).
+
+    Reads the catalogue only; ensure_config() creates the copy.
+    """
+    with db.cursor() as cursor:
+        return CONFIG_PREFIX + language if _stop_word_stemmers(cursor, language) else language
+
+
+def ensure_config(db, language: str) -> str:
+    """Create Parley's configuration for `language` if it needs one and it does not exist yet; return config_for()."""
+    _check_name(language)
+    with db.cursor() as cursor:
+        stemmers = _stop_word_stemmers(cursor, language)
+        if not stemmers:
+            return language
+        config = CONFIG_PREFIX + language
+        for dictionary, snowball_language in stemmers:
+            cursor.execute("SELECT 1 FROM pg_ts_dict WHERE dictname = %s AND dictnamespace = "
+                           f"{HERE}", [CONFIG_PREFIX + dictionary])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE TEXT SEARCH DICTIONARY "{CONFIG_PREFIX}{dictionary}" '
+                               f"(TEMPLATE = snowball, Language = '{snowball_language}')")
+        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s AND cfgnamespace = "
+                       f"{HERE}", [config])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE TEXT SEARCH CONFIGURATION "{config}" (COPY = "{language}")')
+            for dictionary, _ in stemmers:
+                cursor.execute(f'ALTER TEXT SEARCH CONFIGURATION "{config}" '
+                               f'ALTER MAPPING REPLACE "{dictionary}" WITH "{CONFIG_PREFIX}{dictionary}"')
+        return config
+
+
+def drop_configs(db) -> None:
+    """Drop Parley's configurations and dictionaries (no column may still use them)."""
+    with db.cursor() as cursor:
+        for kind, catalogue, name, namespace in (("CONFIGURATION", "pg_ts_config", "cfgname", "cfgnamespace"),
+                                                 ("DICTIONARY", "pg_ts_dict", "dictname", "dictnamespace")):
+            cursor.execute(f"SELECT {name} FROM {catalogue} WHERE {name} LIKE %s AND {namespace} = {HERE}",
+                           [CONFIG_PREFIX.replace("_", r"\_") + "%"])
+            for (found,) in cursor.fetchall():
+                cursor.execute(f'DROP TEXT SEARCH {kind} "{found}"')
+
+
+def _stop_word_stemmers(cursor, language):
+    """The snowball dictionaries `language` maps words to that have a stop-word list, with their snowball language."""
+    _check_name(language)
+    cursor.execute(
+        "SELECT DISTINCT d.dictname, d.dictinitoption FROM pg_ts_config_map m"
+        " JOIN pg_ts_dict d ON d.oid = m.mapdict JOIN pg_ts_template t ON t.oid = d.dicttemplate"
+        " WHERE m.mapcfg = %s::regconfig AND t.tmplname = 'snowball' ORDER BY 1",
+        [language],
+    )
+    stemmers = []
+    for dictionary, options in cursor.fetchall():
+        if not re.search(r"\bstopwords\s*=", options or "", re.IGNORECASE):
+            continue
+        snowball = re.search(r"\blanguage\s*=\s*'([^']+)'", options, re.IGNORECASE)
+        if snowball and re.fullmatch(r"[a-z_]+", snowball.group(1)) and re.fullmatch(r"\w+", dictionary):
+            stemmers.append((dictionary, snowball.group(1)))
+    return stemmers
+
+
+def _check_name(language):
+    if not (language.replace("_", "a").isalnum() and language.isascii()):
+        raise ValueError(f"not a configuration name: {language!r}")
+
+
 def vector_rebuild(*, language: str, db=connection) -> None:
-    """Build the stored vectors again with `language` (PostgreSQL): the column and its index, in one transaction.
+    """Build the stored vectors again in `language` (PostgreSQL): the column and its index, in one transaction.
 
     The table is rewritten under an exclusive lock: posting waits until it is
     done (about half a minute for a million messages).
     """
-    global _language
+    global _config
     table = Message._meta.db_table
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        config = ensure_config(db, language)
         cursor.execute(f'DROP INDEX IF EXISTS "{VECTOR_INDEX}"')
         cursor.execute(f'ALTER TABLE "{table}" DROP COLUMN IF EXISTS "{VECTOR_COLUMN}"')
-        cursor.execute(vector_column_sql(table, language))
+        cursor.execute(vector_column_sql(table, config))
         cursor.execute(f'CREATE INDEX "{VECTOR_INDEX}" ON "{table}" USING gin ("{VECTOR_COLUMN}")')
         cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{VECTOR_COLUMN}" SET STATISTICS {VECTOR_STATISTICS}')
     with db.cursor() as cursor:
         cursor.execute(f'ANALYZE "{table}"')  # the planner's word counts, for the new column
-    _language = None
+    _config = None
 
 
-def vector_column_sql(table, language):
-    if not language.replace("_", "a").isalnum():
-        raise ValueError(f"not a configuration name: {language!r}")
+def vector_column_sql(table, config):
+    _check_name(config)
     return (
         f'ALTER TABLE "{table}" ADD COLUMN "{VECTOR_COLUMN}" tsvector GENERATED ALWAYS AS '
-        f"(to_tsvector('{language}'::regconfig, text)) STORED"
+        f"(to_tsvector('{config}'::regconfig, text)) STORED"
     )
 
 
@@ -407,11 +502,12 @@ def check_language(app_configs=None, databases=None, **kwargs):
                 id="rooms.E001",
             ))
             continue
-        stored = stored_language(db) if _has_table(db) else None
-        if stored is not None and stored != language:
+        stored = stored_config(db) if _has_table(db) else None
+        wanted = config_for(db, language)
+        if stored is not None and stored != wanted:
             problems.append(Warning(
-                f"The stored search vectors are {stored!r}, PARLEY_SEARCH_LANGUAGE is {language!r}: search"
-                f" stays in {stored!r} until they are rebuilt.",
+                f"The stored search vectors are {stored!r}, PARLEY_SEARCH_LANGUAGE={language!r} wants {wanted!r}:"
+                f" search stays in {stored!r} until they are rebuilt.",
                 hint="python manage.py search_rebuild", id="rooms.W001",
             ))
     return problems

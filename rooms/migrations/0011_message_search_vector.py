@@ -3,12 +3,17 @@
 A generated column: PostgreSQL computes it whenever a row is written, so no
 writer (the one-statement post, an edit, a bulk load) can forget it. It is
 built from `text` (the rendered plain text), not the Markdown `body`, with the
-configuration PARLEY_SEARCH_LANGUAGE names; `manage.py search_rebuild` builds it
-again after that setting changes. The old index on to_tsvector('simple', body)
-goes: nothing reads it any more, and every post paid for it.
+configuration PARLEY_SEARCH_LANGUAGE names, or rather Parley's copy of it that
+keeps stop words (parley_english: english's stemming without its stop-word
+list, so "after" and "the" are found; rooms.search.ensure_config creates it,
+the reverse drops it); `manage.py search_rebuild` builds the column again after
+that setting changes. The old index on to_tsvector('simple', body) goes:
+nothing reads it any more, and every post paid for it.
 """
 from django.conf import settings
 from django.db import migrations
+
+from rooms import search
 
 TABLE = "rooms_message"
 
@@ -24,11 +29,9 @@ def add_vector(apps, schema_editor):
                 f"PARLEY_SEARCH_LANGUAGE={language!r} is not a text search configuration of this PostgreSQL"
                 " (SELECT cfgname FROM pg_ts_config lists them)"
             )
+    config = search.ensure_config(schema_editor.connection, language)
     schema_editor.execute("DROP INDEX IF EXISTS message_body_fts")
-    schema_editor.execute(
-        f"ALTER TABLE {TABLE} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS "
-        f"(to_tsvector('{language}'::regconfig, text)) STORED"
-    )
+    schema_editor.execute(search.vector_column_sql(TABLE, config))
     schema_editor.execute(f"CREATE INDEX message_search_vector ON {TABLE} USING gin (search_vector)")
     # A sample of 300,000 rows and the 10,000 most common words (100 and 1,000 by default): the
     # planner then knows a rare word is rare, and takes its few matches from the index instead of
@@ -41,6 +44,7 @@ def drop_vector(apps, schema_editor):
         return
     schema_editor.execute("DROP INDEX IF EXISTS message_search_vector")
     schema_editor.execute(f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS search_vector")
+    search.drop_configs(schema_editor.connection)
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS message_body_fts ON {TABLE} USING gin (to_tsvector('simple'::regconfig, body))"
     )

@@ -396,6 +396,23 @@ def test_postgres_stems_in_the_configured_language(api, make_user, room_factory)
 
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
+def test_postgres_finds_stop_words_and_still_stems(api, make_user, room_factory):
+    ana = make_user("Ana")
+    room = room_factory(ana)
+    post(room, ana, "Standup after lunch", "the build is not green", "Deploying now")
+    client = api(ana)
+    assert found(client, "after") == ["Standup after lunch"]
+    assert found(client, "the") == ["the build is not green"]
+    assert found(client, "not green") == ["the build is not green"]
+    assert found(client, '"is not"') == ["the build is not green"]
+    assert found(client, "deployed") == ["Deploying now"]
+    assert found(client, "after", order="relevance") == ["Standup after lunch"]
+    assert search.stored_language(connection) == "english"
+    assert search.check_language(databases=["default"]) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="this run's default database is not PostgreSQL")
 def test_postgres_search_uses_the_stored_vector_and_its_index(make_user, room_factory):
     ana = make_user("Ana")
     room = room_factory(ana)
@@ -434,6 +451,7 @@ def test_postgres_rebuild_in_another_language_and_the_check(api, make_user, room
         assert search.stored_language(connection) == "english"
         call_command("search_rebuild")
         assert search.stored_language(connection) == "simple"
+        assert search.stored_config(connection) == "simple"  # nothing to stem, no stop words: used as is
         assert search.check_language(databases=["default"]) == []
         assert found(client, "deploying") == []  # "simple" does not stem
         assert found(client, "deploy") == ["we deploy on Fridays"]
@@ -442,7 +460,9 @@ def test_postgres_rebuild_in_another_language_and_the_check(api, make_user, room
     finally:
         settings.PARLEY_SEARCH_LANGUAGE = "english"
         call_command("search_rebuild")
+    assert search.stored_config(connection) == "parley_english"  # english's stemming, without its stop words
     assert found(client, "deploying") == ["we deploy on Fridays"]
+    assert found(client, "on") == ["we deploy on Fridays"]
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite's answer")

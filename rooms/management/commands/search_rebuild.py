@@ -8,7 +8,9 @@ from rooms import search
 class Command(BaseCommand):
     help = (
         "Build the stored search vectors again in PARLEY_SEARCH_LANGUAGE (PostgreSQL), after that setting "
-        "changed. The messages table is rewritten under a lock: posts wait until it is done."
+        "changed: with Parley's copy of its configuration that keeps stop words (parley_<language>), or the "
+        "configuration itself if it has none to drop. The messages table is rewritten under a lock: posts wait "
+        "until it is done."
     )
 
     def add_arguments(self, parser):
@@ -23,12 +25,13 @@ class Command(BaseCommand):
         if not search.language_known(connection, language):
             raise CommandError(f"PARLEY_SEARCH_LANGUAGE={language!r} is not a text search configuration of this "
                                "PostgreSQL (SELECT cfgname FROM pg_ts_config lists them).")
-        stored = search.stored_language(connection)
-        if stored == language and not force:
-            self.stdout.write(f"The search vectors are already {language!r}; nothing to do (--force rebuilds).")
+        stored, wanted = search.stored_config(connection), search.config_for(connection, language)
+        if stored == wanted and not force:
+            self.stdout.write(f"The search vectors are already {language!r} ({wanted}); nothing to do "
+                              "(--force rebuilds).")
             return
         if dry_run:
-            self.stdout.write(f"Would rebuild the search vectors from {stored!r} to {language!r}.")
+            self.stdout.write(f"Would rebuild the search vectors from {stored!r} to {wanted!r} ({language!r}).")
             return
         search.vector_rebuild(language=language)
-        self.stdout.write(self.style.SUCCESS(f"Search vectors rebuilt: {stored!r} -> {language!r}."))
+        self.stdout.write(self.style.SUCCESS(f"Search vectors rebuilt: {stored!r} -> {wanted!r} ({language!r})."))
