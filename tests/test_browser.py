@@ -98,23 +98,28 @@ def sign_up(browser, live_server_url):
 
     def register(first_name, last_name="Live"):
         context = browser.new_context(viewport={"width": 1000, "height": 640})
-        context.set_default_timeout(WAIT_MS)
         contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(f"[{first_name}] {error}"))
-        page.goto(live_server_url + "/register/")
-        page.fill("#id_email", f"{first_name.lower()}-{uuid.uuid4().hex[:10]}@example.com")
-        page.fill("#id_first_name", first_name)
-        page.fill("#id_last_name", last_name)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/rooms/")
-        return Person(page, live_server_url, f"{first_name} {last_name}")
+        return register_in(context, live_server_url, first_name, last_name, errors)
 
     yield register
     for context in contexts:
         context.close()
     assert not errors, errors
+
+
+def register_in(context, base_url, first_name, last_name, errors):
+    """Register through the HTML page in `context`; the page's uncaught script errors go to `errors`."""
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"[{first_name}] {error}"))
+    page.goto(base_url + "/register/")
+    page.fill("#id_email", f"{first_name.lower()}-{uuid.uuid4().hex[:10]}@example.com")
+    page.fill("#id_first_name", first_name)
+    page.fill("#id_last_name", last_name)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/rooms/")
+    return Person(page, base_url, f"{first_name} {last_name}")
 
 
 def message_ids(page):

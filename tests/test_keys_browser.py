@@ -11,8 +11,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import PASSWORD
-from tests.test_browser import LOADED, WAIT_MS, Person, browser  # noqa: F401 (fixtures)
+from tests.test_browser import LOADED, browser, register_in  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -34,18 +33,8 @@ def sign_up(browser, live_server_url, device):  # noqa: F811 (this file's own: o
 
     def register(first_name, last_name="Keys"):
         context = browser.new_context(**DEVICES[device])
-        context.set_default_timeout(WAIT_MS)
         contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(f"[{first_name}] {error}"))
-        page.goto(live_server_url + "/register/")
-        page.fill("#id_email", f"{first_name.lower()}-{uuid.uuid4().hex[:10]}@example.com")
-        page.fill("#id_first_name", first_name)
-        page.fill("#id_last_name", last_name)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/rooms/")
-        return Person(page, live_server_url, f"{first_name} {last_name}")
+        return register_in(context, live_server_url, first_name, last_name, errors)
 
     yield register
     for context in contexts:
