@@ -8,26 +8,13 @@ from django.test import Client
 
 from parley import ratelimit
 from tests.live import PASSWORD
+from tests.users.test_settings_page import browser as logged_in_client, logged_in, token_works
 from users.services import token_create
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a brand new passphrase 7"
 LINK = re.compile(r"http://testserver(/password-reset/[^/\s]+/[^/\s]+/)")
-
-
-def logged_in_client(user):
-    client = Client()
-    assert client.post("/login/", {"username": user.email, "password": PASSWORD}).status_code == 302
-    return client
-
-
-def logged_in(client):
-    return client.get("/api/me").status_code == 200
-
-
-def token_works(key):
-    return Client(headers={"Authorization": f"Token {key}"}).get("/api/me").status_code == 200
 
 
 def ask_reset(email, client=None, ip="10.0.0.1"):
