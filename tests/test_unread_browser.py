@@ -24,7 +24,7 @@ STUBS = """
   window.__permissionRequests = 0;
   window.__oscillators = 0;
   class FakeNotification extends EventTarget {
-    constructor(title, options = {}) { super(); this.title = title; this.body = options.body; shown.push({ title, body: options.body }); }
+    constructor(title, options = {}) { super(); this.title = title; this.body = options.body; shown.push({ title, body: options.body }); (window.__notes = window.__notes || []).push(this); }
     close() {}
     static get permission() { return permission; }
     static async requestPermission() { window.__permissionRequests += 1; permission = 'granted'; return permission; }
@@ -315,3 +315,23 @@ def test_the_notifications_panel_asks_permission_only_on_enable_and_levels_decid
     page.goto(ana.base_url + "/settings/")
     expect(page.locator("#id_notify_default")).to_have_value("mentions")
     expect(page.locator("#id_notify_sound")).to_be_checked()
+
+
+def test_clicking_a_notification_opens_its_room_and_closes_the_search_results(sign_up):
+    ana, ben = sign_up("Ana", "Alves"), sign_up("Ben", "Brown")
+    ana.page.context.add_init_script(STUBS)
+    lobby, other = ana.create_room(), ana.create_room()
+    ben.join(lobby["slug"])
+    ben.join(other["slug"])
+    ana.open_room(lobby["slug"], lobby["name"])
+    page = ana.page
+    page.evaluate("Notification.requestPermission()")  # as if granted on an earlier visit
+    page.locator("#search").fill("anything")
+    page.locator("#search").press("Enter")
+    expect(page.locator("#search-results")).to_be_visible()
+
+    ben.post_message(other["slug"], "over here")
+    page.wait_for_function("(window.__notes || []).length > 0")
+    page.evaluate("window.__notes[window.__notes.length - 1].dispatchEvent(new Event('click'))")
+    expect(page.locator("#room-title")).to_have_text(other["name"])
+    expect(page.locator("#search-results")).to_be_hidden()

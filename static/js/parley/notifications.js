@@ -12,6 +12,7 @@ import { handleAuthError, logUnexpected, toast } from './notices.js';
 import { notifyDefault, soundOn, storeNotifySettings } from './notifysettings.js';
 import { plainText } from './richtext.js';
 import { openRoom, renderBell } from './room.js';
+import { hideSearch } from './search.js';
 import { renderSidebar, titleOf } from './sidebar.js';
 import { api, me, roomPath, state } from './state.js';
 import { el, truncate } from './ui.js';
@@ -179,6 +180,7 @@ export function notify(room, msg, inView) {
     });
     note.addEventListener('click', () => {
       window.focus();
+      hideSearch(); // the room opens in the pane the results took, as any other way of opening one does
       if (state.current !== room.slug) openRoom(room.slug, { push: true });
       note.close();
     });
