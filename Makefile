@@ -13,10 +13,13 @@ $(BIN)/python:
 deps: $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 
-# Debian packages the tests use: chromium for the browser tests, nginx for the proxy test.
+# Debian packages the tests use: chromium for the browser tests, nginx for the proxy test, and
+# the colour emoji font so that the screenshots (tests/test_screenshots.py) show emoji, not boxes.
 system-deps:
-	@command -v chromium >/dev/null && command -v nginx >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light >/dev/null)
+	@command -v chromium >/dev/null && command -v nginx >/dev/null && \
+	  [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx-light \
+	    fonts-noto-color-emoji >/dev/null)
 
 # Every process of the Procfile (web: gunicorn, purge: the retention purge), run by honcho.
 serve: deps
