@@ -46,20 +46,7 @@ class HelloServer(Server):
     """The same gunicorn command and config, serving bench/hello.py."""
 
     def __init__(self, *, log_path):
-        import subprocess
-
-        from bench.server import ROOT, free_port, server_env
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "bench.hello"],
-            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-            env=server_env("sqlite://", PORT=self.port, WEB_CONCURRENCY=1),
-        )
-        self.workers = 1
+        super().__init__("sqlite://", workers=1, log_path=log_path, app="bench.hello")
 
 
 def hammer(port, paths, tokens, seconds):

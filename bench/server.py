@@ -279,15 +279,15 @@ def migrate(database_url):
 
 
 class Server:
-    """gunicorn -c config/gunicorn.py config.wsgi on a free loopback port."""
+    """gunicorn -c config/gunicorn.py <app> (config.wsgi) on a free loopback port."""
 
-    def __init__(self, database_url, *, workers, log_path, env=None):
+    def __init__(self, database_url, *, workers, log_path, env=None, app="config.wsgi"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", app],
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
             env=server_env(database_url, PORT=self.port, WEB_CONCURRENCY=workers, **(env or {})),
         )
